@@ -1,0 +1,3 @@
+from rccserver.cli import main
+
+raise SystemExit(main())
