@@ -1,0 +1,1 @@
+"""Benchmark harness. `python -m bench` runs every bench_*.py module's main()."""
