@@ -1,0 +1,127 @@
+"""The `rccserver` command line (SPEC section 2).
+
+    rccserver run [--config FILE]          serve until SIGTERM/SIGINT
+    rccserver -reload [--config FILE]      reload the AD cache and CIC data of the running server
+    rccserver check-config [--config FILE] validate the configuration and its data files
+    rccserver certs [--out DIR]            make a private CA and server/client certificates
+
+Exit codes: 0 success; 1 reload failed or no server running; 2 configuration error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rccserver import __version__
+
+EXIT_OK = 0
+EXIT_RELOAD_FAILED = 1
+EXIT_CONFIG_ERROR = 2
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (TOML); default: the bundled demo configuration, "
+        "with its log and pid files in the current directory",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rccserver",
+        description="Remote Call Control (uaCSTA) server: lets Lync / Skype for Business "
+        "clients drive PBX desk phones.",
+        epilog="'rccserver -reload' is accepted as a synonym of 'rccserver reload'. "
+        "SIGHUP to the server process reloads too.",
+    )
+    parser.add_argument("--version", action="version", version=f"rccserver {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    run = commands.add_parser(
+        "run",
+        help="run the server in the foreground",
+        description="Run the server in the foreground until SIGTERM or SIGINT; on stop, every "
+        "RCC dialog is ended with BYE. Exit 0 after a clean stop, 2 on a configuration error.",
+    )
+    _add_config_option(run)
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="format of the RCCServer log (overrides [server] log_format)",
+    )
+
+    reload = commands.add_parser(
+        "reload",
+        help="reload the AD cache and CIC data of the running server",
+        description="Ask the running server (found through its pid file) to reload the AD cache "
+        "and the CIC data without dropping sessions, wait for the outcome and print what "
+        "changed. Exit 0 reloaded; 1 no server running or the reload failed (the old data "
+        "stays in force).",
+    )
+    _add_config_option(reload)
+    reload.add_argument(
+        "--timeout", type=float, default=120.0, metavar="SECONDS",
+        help="how long to wait for the outcome (default 120)",
+    )
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate the configuration and every data file it names",
+        description="Validate the configuration and every data file it names; print every "
+        "problem. Doubtful but legal data is a warning. Exit 0 valid, 2 invalid.",
+    )
+    _add_config_option(check)
+
+    certs = commands.add_parser(
+        "certs",
+        help="make a private test CA with server and client certificates",
+        description="Write a private CA, a server certificate (serverAuth EKU) and a client "
+        "certificate (clientAuth EKU) as PEM files, plus negative-test variants.",
+    )
+    from rccserver import certs as certs_module
+
+    certs_module.add_arguments(certs)
+    return parser
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    # Administrators know the vendor's `-reload` spelling.
+    return ["reload" if arg == "-reload" else arg for arg in argv]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(_normalise_argv(list(sys.argv[1:] if argv is None else argv)))
+    if args.command == "run":
+        from rccserver.service import run_server
+
+        return run_server(args.config, log_format=args.log_format)
+    if args.command == "reload":
+        from rccserver.reloadclient import request_reload
+
+        return request_reload(args.config, timeout=args.timeout)
+    if args.command == "check-config":
+        return _check_config(args.config)
+    if args.command == "certs":
+        from rccserver import certs as certs_module
+
+        return certs_module.run(args)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def _check_config(path: str | None) -> int:
+    from rccserver.checkconfig import check_config
+    from rccserver.config import DEFAULT_CONFIG_PATH
+
+    result = check_config(path or DEFAULT_CONFIG_PATH)
+    for error in result.errors:
+        print(f"error: {error}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    if result.errors:
+        print(f"{len(result.errors)} error(s), {len(result.warnings)} warning(s): invalid")
+        return EXIT_CONFIG_ERROR
+    print(f"configuration valid ({len(result.warnings)} warning(s))")
+    return EXIT_OK

@@ -1,0 +1,104 @@
+"""The running server: Twisted services composed around the sans-IO core.
+
+Start order: RCCServer log, directory and CIC data, switch, SIP endpoint and
+RCC application, SIP listener, admin API, pid file. Stop order is the reverse;
+before the listener goes, every RCC dialog is ended with BYE.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from rccserver.config import Config, ConfigError
+from rccserver.effective_config import load_effective_config
+
+log = Logger(namespace="rccserver.service")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG_ERROR = 2
+
+# How long a stopping server waits for its BYEs to be answered.
+SHUTDOWN_GRACE = 2.0
+
+
+class RccService(service.MultiService):
+    def __init__(self, config: Config, reactor) -> None:
+        super().__init__()
+        from rccserver.runtime import Runtime
+
+        self.config = config
+        self.reactor = reactor
+        self.runtime = Runtime(config, reactor)
+
+    def startService(self) -> None:
+        self.runtime.start()
+        for child in self.runtime.services():
+            child.setServiceParent(self)
+        super().startService()
+        self._write_pid_file()
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        yield self.runtime.shutdown(SHUTDOWN_GRACE)
+        yield defer.maybeDeferred(super().stopService)
+        self._remove_pid_file()
+
+    def reload(self):
+        return self.runtime.reload()
+
+    def _write_pid_file(self) -> None:
+        path = Path(self.config.server.pid_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{os.getpid()}\n", encoding="ascii")
+
+    def _remove_pid_file(self) -> None:
+        try:
+            Path(self.config.server.pid_file).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def run_server(config_path: str | None, *, log_format: str | None = None) -> int:
+    from rccserver.runtime import DataError
+
+    try:
+        config = load_effective_config(config_path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if log_format is not None:
+        import attrs
+
+        config = attrs.evolve(config, server=attrs.evolve(config.server, log_format=log_format))
+
+    from twisted.internet import reactor
+
+    try:
+        server = RccService(config, reactor)
+        server.startService()
+    except (ConfigError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except OSError as error:
+        print(f"error: cannot start: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+    def on_sighup(signum, frame) -> None:
+        reactor.callFromThread(server.reload)
+
+    signal.signal(signal.SIGHUP, on_sighup)
+    reactor.addSystemEventTrigger("before", "shutdown", server.stopService)
+    print(
+        f"rccserver listening on {config.line.transport} {config.line.address}:"
+        f"{server.runtime.sip_port}; log {config.server.log_file}",
+        file=sys.stderr,
+    )
+    reactor.run()
+    return EXIT_OK
