@@ -1,0 +1,76 @@
+"""decode(bytes) -> message and encode(message, namespace) -> bytes.
+
+Decoding matches elements by local name, tolerates unknown children, and turns
+every refusal into one exception, CstaDecodeError, carrying the CSTAErrorCode
+to answer with. Encoding builds the text directly (no tree) for speed.
+"""
+from typing import Any
+
+from . import events as _events, requests as _requests, responses as _responses  # noqa: F401  (register)
+from .errors import (
+    CATEGORIES, MALFORMED, UNKNOWN_SERVICE, CstaDecodeError, CstaEncodeError, ErrorCode,
+)
+from .hardening import parse_document
+from .layout import decode_record, encode_record, escape_text, layout_of, local_name
+from .namespaces import BY_URI, Namespace
+from .registry import MESSAGES
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+ERROR_ELEMENT = "CSTAErrorCode"
+
+
+def decode(data: bytes) -> Any:
+    """The message in `data`; raises CstaDecodeError (and nothing else) for any bad body."""
+    return decode_document(data)[0]
+
+
+def decode_document(data: bytes) -> tuple[Any, Namespace]:
+    """The message and the namespace (edition) it came in, to answer in the same one."""
+    root = parse_document(data)
+    tag = root.tag
+    uri, brace, element = tag[1:].partition("}")
+    namespace = BY_URI.get(uri) if tag.startswith("{") and brace else None
+    if namespace is None:
+        shown = uri if tag.startswith("{") else "no namespace"
+        raise CstaDecodeError(MALFORMED, f"<{local_name(tag)}> is in {shown}, not an ECMA-323 ed3/ed4/ed5 namespace")
+    if element == ERROR_ELEMENT:
+        return _decode_error_code(root), namespace
+    cls = MESSAGES.get(element)
+    if cls is None:
+        raise CstaDecodeError(UNKNOWN_SERVICE, f"unsupported CSTA message <{element[:80]}>")
+    return decode_record(layout_of(cls), root, element), namespace
+
+
+def _decode_error_code(root: Any) -> ErrorCode:
+    for child in root:
+        category = local_name(child.tag)
+        allowed = CATEGORIES.get(category)
+        if allowed is None:
+            continue
+        value = (child.text or "").strip()
+        if value not in allowed or len(child):
+            raise CstaDecodeError(MALFORMED, f"unknown CSTAErrorCode value {category}/{value[:40]}")
+        return ErrorCode(category, value)
+    raise CstaDecodeError(MALFORMED, "CSTAErrorCode names no error category")
+
+
+def encode(message: Any, namespace: Namespace = Namespace.ED3) -> bytes:
+    """UTF-8 bytes of `message` as the root of a document in `namespace`.
+
+    Raises CstaEncodeError for values that cannot be sent and TypeError for a
+    non-message. Fields newer than the edition (e.g. ringDuration in ed3) are left out.
+    """
+    if namespace not in BY_URI:
+        raise CstaEncodeError(f"{namespace!r} is not an ECMA-323 ed3/ed4/ed5 namespace")
+    edition = BY_URI[namespace].edition
+    if type(message) is ErrorCode:
+        body = f"<{message.category}>{escape_text(message.value)}</{message.category}>" if message.value \
+            else f"<{message.category}/>"
+        return (f'{_XML_DECLARATION}<{ERROR_ELEMENT} xmlns="{namespace}">{body}</{ERROR_ELEMENT}>').encode()
+    element = getattr(type(message), "ELEMENT", None)
+    if element is None or MESSAGES.get(element) is not type(message):
+        raise TypeError(f"{message!r} is not a CSTA message")
+    out = [f'{_XML_DECLARATION}<{element} xmlns="{namespace}">']
+    encode_record(layout_of(type(message)), message, out, edition)
+    out.append(f"</{element}>")
+    return "".join(out).encode("utf-8")
