@@ -1,0 +1,197 @@
+"""Header field names and the ordered, case-insensitive header list of a SIP message.
+
+Names are stored in one canonical spelling (compact forms expanded, well-known
+names in their RFC case, others Title-Case per dash), so lookups compare plain
+strings and the serializer writes long forms. Values are stored as read:
+folded lines joined with one space, surrounding whitespace removed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from rccserver.sip.uri import split_header_list
+
+COMPACT_FORMS: dict[str, str] = {
+    "i": "Call-ID",
+    "m": "Contact",
+    "e": "Content-Encoding",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "f": "From",
+    "s": "Subject",
+    "k": "Supported",
+    "t": "To",
+    "v": "Via",
+    "o": "Event",
+    "r": "Refer-To",
+    "x": "Session-Expires",
+    "u": "Allow-Events",
+    "a": "Accept-Contact",
+    "b": "Referred-By",
+    "d": "Request-Disposition",
+    "j": "Reject-Contact",
+    "y": "Identity",
+    "n": "Identity-Info",
+}
+
+# Names whose canonical case is not plain Title-Case, plus the common ones (a cache hit).
+_WELL_KNOWN = (
+    "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow",
+    "Allow-Events", "Authentication-Info", "Authorization", "Call-ID", "Call-Info", "Contact",
+    "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+    "Content-Transfer-Encoding", "Content-Type", "CSeq", "Date", "Error-Info", "Event", "Expires",
+    "From", "History-Info", "Identity", "Identity-Info", "In-Reply-To", "Max-Forwards",
+    "MIME-Version", "Min-Expires", "Min-SE", "Organization", "P-Asserted-Identity",
+    "P-Preferred-Identity", "Path", "Priority", "Privacy", "Proxy-Authenticate",
+    "Proxy-Authorization", "Proxy-Require", "RAck", "Reason", "Record-Route", "Refer-To",
+    "Referred-By", "Reject-Contact", "Replaces", "Reply-To", "Request-Disposition", "Require",
+    "Retry-After", "Route", "RSeq", "Server", "Service-Route", "Session-Expires", "SIP-ETag",
+    "SIP-If-Match", "Subject", "Subscription-State", "Supported", "Timestamp", "To",
+    "Unsupported", "User-Agent", "Via", "Warning", "WWW-Authenticate",
+)
+_CANONICAL: dict[str, str] = {name.lower(): name for name in _WELL_KNOWN}
+_CANONICAL.update(COMPACT_FORMS)
+# Exact spelling -> canonical, filled as names are seen; bounded so hostile input cannot grow it.
+_SEEN: dict[str, str] = {}
+_SEEN_LIMIT = 4096
+
+# Headers whose values are comma-separated lists (RFC 3261 §7.3.1 and extensions).
+LIST_HEADERS = frozenset({
+    "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow",
+    "Allow-Events", "Call-Info", "Contact", "Content-Encoding", "Content-Language", "Error-Info",
+    "History-Info", "In-Reply-To", "P-Asserted-Identity", "P-Preferred-Identity", "Path",
+    "Privacy", "Proxy-Require", "Reason", "Record-Route", "Reject-Contact", "Require", "Route",
+    "Service-Route", "Supported", "Unsupported", "Via", "Warning",
+})
+
+
+def canonical_name(name: str) -> str:
+    """Canonical spelling of a header name: 'v' -> 'Via', 'call-id' -> 'Call-ID', 'x-foo' -> 'X-Foo'.
+
+    Microsoft's own 'ms-' headers keep their lowercase spelling.
+    """
+    seen = _SEEN.get(name)
+    if seen is not None:
+        return seen
+    lower = name.lower()
+    canonical = _CANONICAL.get(lower)
+    if canonical is None:
+        if lower.startswith("ms-"):
+            canonical = lower
+        else:
+            canonical = "-".join(part.capitalize() for part in lower.split("-"))
+    if len(_SEEN) < _SEEN_LIMIT:
+        _SEEN[name] = canonical
+    return canonical
+
+
+def _check_value(name: str, value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"header {name} value must be str, not {type(value).__name__}")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} value must not contain CR or LF: {value!r}")
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c in name for c in " \t\r\n:"):
+        raise ValueError(f"invalid header name {name!r}")
+
+
+class Headers:
+    """Ordered list of (canonical name, value) pairs with case-insensitive lookups.
+
+    The same name may occur several times (Via, Route, Contact, ...); order is kept.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = []
+        for name, value in items:
+            self.add(name, value)
+
+    @classmethod
+    def _trusted(cls, items: list[tuple[str, str]]) -> Headers:
+        """Wrap items the parser already canonicalised and checked (no copying)."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        return headers
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of `name` as written (a list header is not split), or `default`."""
+        name = canonical_name(name)
+        for item_name, value in self._items:
+            if item_name == name:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`; values of list headers are split at top-level commas."""
+        name = canonical_name(name)
+        values = [value for item_name, value in self._items if item_name == name]
+        if name in LIST_HEADERS:
+            return [item for value in values for item in split_header_list(value)]
+        return values
+
+    def add(self, name: str, value: str) -> None:
+        """Append a field at the end."""
+        _check_name(name)
+        _check_value(name, value)
+        self._items.append((canonical_name(name), value))
+
+    def prepend(self, name: str, value: str) -> None:
+        """Insert a field before all others (a new top Via, for instance)."""
+        _check_name(name)
+        _check_value(name, value)
+        self._items.insert(0, (canonical_name(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every value of `name` by one value at the position of the first (or at the end)."""
+        _check_name(name)
+        _check_value(name, value)
+        name = canonical_name(name)
+        out: list[tuple[str, str]] = []
+        placed = False
+        for item in self._items:
+            if item[0] == name:
+                if not placed:
+                    out.append((name, value))
+                    placed = True
+            else:
+                out.append(item)
+        if not placed:
+            out.append((name, value))
+        self._items = out
+
+    def remove(self, name: str) -> None:
+        """Remove every field called `name` (nothing happens if there is none)."""
+        name = canonical_name(name)
+        self._items = [item for item in self._items if item[0] != name]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        name = canonical_name(name)
+        return any(item_name == name for item_name, _ in self._items)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def copy(self) -> Headers:
+        return Headers._trusted(list(self._items))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._items == other._items
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"

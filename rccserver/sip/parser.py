@@ -1,0 +1,386 @@
+"""Bytes -> `Request` / `Response`, validating syntax per RFC 3261 §7 and §25.
+
+`parse_message` reads exactly one message (the framer cuts a stream; a datagram
+may carry trailing octets after Content-Length, which are ignored). It checks
+the start line, every header field's name, the mandatory and single-valued
+headers, the scalar headers (CSeq, Max-Forwards, Expires, Content-Length, ...)
+and the syntax of the address headers (Via, From, To, Contact, Route,
+Record-Route) with the grammar of `rccserver.sip.uri`, without building
+objects: those are built when a property asks for them.
+
+Any input either parses or raises `SipParseError` whose `reason` names the
+problem and whose `status` is the code to answer (400, or 505 for a SIP version
+other than 2.0). For a request whose start line and header section were
+readable, `partial` holds the request so the endpoint can send that answer.
+
+Header bytes are decoded as UTF-8 with surrogateescape, so any octet survives a
+parse / serialize round trip. Bare-LF line ends are tolerated in whole messages.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rccserver.sip.errors import SipParseError, UriError
+from rccserver.sip.headers import Headers, canonical_name
+from rccserver.sip.message import Request, Response, _parse_cseq
+from rccserver.sip.uri import (
+    GENERIC_PARAMS,
+    NAME_ADDR_ITEM,
+    ROUTE_ITEM,
+    SWS,
+    TOKEN,
+    SipUri,
+    diagnose_name_addr,
+    parse_uri,
+    split_header_list,
+)
+from rccserver.sip.via import VIA_LIST, diagnose_via
+
+__all__ = ["SipParseError", "parse_message", "MANDATORY_REQUEST_HEADERS"]
+
+MANDATORY_REQUEST_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+# A second copy with a different value makes the message ambiguous (RFC 4475 §3.3.8, §3.3.9).
+_SINGLE_VALUED = frozenset({"Call-ID", "From", "To", "CSeq", "Content-Length", "Max-Forwards"})
+_MAX_UINT32 = 0xFFFFFFFF
+
+_TOKEN_RE = re.compile(TOKEN)
+_VERSION_RE = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
+_STATUS_LINE_RE = re.compile(r"([Ss][Ii][Pp]/[0-9]+\.[0-9]+) ([0-9]+)(?: (.*))?", re.S)
+_DIGITS_RE = re.compile(r"[0-9]+")
+_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
+_CALL_ID_RE = re.compile(rf"{_WORD}(?:@{_WORD})?")
+_VIA_RE = re.compile(VIA_LIST)
+_NAME_ADDR_RE = re.compile(NAME_ADDR_ITEM)
+_CONTACT_RE = re.compile(rf"\*|{NAME_ADDR_ITEM}(?:{SWS},{SWS}{NAME_ADDR_ITEM})*")
+_ROUTE_RE = re.compile(rf"{ROUTE_ITEM}(?:{SWS},{SWS}{ROUTE_ITEM})*")
+_MEDIA_TYPE_RE = re.compile(rf"{TOKEN}{SWS}/{SWS}{TOKEN}{GENERIC_PARAMS}")
+_DATE_RE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+)
+_RETRY_AFTER_RE = re.compile(r"([0-9]+)(?:[ \t]*\(.*\))?(?:[ \t]*;.*)?", re.S)
+_WARNING_RE = re.compile(r"[0-9]{3}[ \t]+\S+[ \t]+\".*\"", re.S)
+
+
+def _bad(reason: str) -> SipParseError:
+    return SipParseError(reason)
+
+
+def _check_uint(name: str, value: str, maximum: int) -> None:
+    if not _DIGITS_RE.fullmatch(value):
+        if value.startswith("-"):
+            raise _bad(f"negative {name} {value!r}")
+        raise _bad(f"{name} must be a decimal number, not {value!r}")
+    if len(value.lstrip("0")) > len(str(maximum)) or int(value) > maximum:
+        raise _bad(f"{name} {value} is out of range (max {maximum})")
+
+
+# --- per-header syntax checks ---------------------------------------------------
+
+
+def _check_via(value: str) -> None:
+    if not _VIA_RE.fullmatch(value):
+        raise _bad(f"malformed Via header: {diagnose_via(value)}")
+
+
+def _check_name_addr(name: str) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if not _NAME_ADDR_RE.fullmatch(value):
+            raise _bad(f"malformed {name} header: {diagnose_name_addr(value)}")
+    return check
+
+
+def _check_contact(value: str) -> None:
+    if not _CONTACT_RE.fullmatch(value):
+        raise _bad(f"malformed Contact header: {_diagnose_list(value, False)}")
+
+
+def _check_route(name: str) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if not _ROUTE_RE.fullmatch(value):
+            raise _bad(f"malformed {name} header: {_diagnose_list(value, True)}")
+    return check
+
+
+def _diagnose_list(value: str, require_brackets: bool) -> str:
+    items = split_header_list(value)
+    if not items:
+        return "empty value"
+    if len(items) != value.count(",") + 1 and not any('"' in i or "<" in i for i in items):
+        return "empty element (stray ',')"
+    for item in items:
+        pattern = _ROUTE_RE if require_brackets else _NAME_ADDR_RE
+        if not pattern.fullmatch(item):
+            return diagnose_name_addr(item, require_brackets=require_brackets)
+    return "malformed list"
+
+
+def _check_cseq(value: str) -> None:
+    try:
+        _parse_cseq(value)
+    except SipParseError as exc:
+        raise _bad(exc.reason) from None
+
+
+def _check_call_id(value: str) -> None:
+    if not _CALL_ID_RE.fullmatch(value):
+        raise _bad(f"malformed Call-ID {value!r}")
+
+
+def _check_max_forwards(value: str) -> None:
+    _check_uint("Max-Forwards", value, 255)
+
+
+def _check_content_length(value: str) -> None:
+    _check_uint("Content-Length", value, _MAX_UINT32)
+
+
+def _check_expires(value: str) -> None:
+    _check_uint("Expires", value, _MAX_UINT32)
+
+
+def _check_date(value: str) -> None:
+    if not _DATE_RE.fullmatch(value):
+        raise _bad(f"Date {value!r} is not an RFC 1123 date in GMT")
+
+
+def _check_retry_after(value: str) -> None:
+    m = _RETRY_AFTER_RE.fullmatch(value)
+    if m is None:
+        raise _bad(f"malformed Retry-After {value!r}")
+    _check_uint("Retry-After", m.group(1), _MAX_UINT32)
+
+
+def _check_warning(value: str) -> None:
+    for item in split_header_list(value):
+        if not _WARNING_RE.fullmatch(item):
+            raise _bad(f"malformed Warning {item!r} (expected a 3-digit code, agent and quoted text)")
+
+
+def _check_content_type(value: str) -> None:
+    if not _MEDIA_TYPE_RE.fullmatch(value):
+        raise _bad(f"malformed Content-Type {value!r}")
+
+
+_CHECKS: dict[str, Callable[[str], None]] = {
+    "Via": _check_via,
+    "From": _check_name_addr("From"),
+    "To": _check_name_addr("To"),
+    "Contact": _check_contact,
+    "Route": _check_route("Route"),
+    "Record-Route": _check_route("Record-Route"),
+    "CSeq": _check_cseq,
+    "Call-ID": _check_call_id,
+    "Max-Forwards": _check_max_forwards,
+    "Content-Length": _check_content_length,
+    "Expires": _check_expires,
+    "Date": _check_date,
+    "Retry-After": _check_retry_after,
+    "Warning": _check_warning,
+    "Content-Type": _check_content_type,
+}
+
+
+# --- the parser -------------------------------------------------------------------
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """Parse one SIP message. Raises SipParseError (only) for anything invalid."""
+    data = bytes(data)
+    start = 0
+    while data.startswith(b"\r\n", start):  # RFC 3261 §7.5: ignore CRLFs before the start line
+        start += 2
+    first_lf = data.find(b"\n", start)
+    if first_lf < 0:
+        raise _bad("incomplete message: no line end after the start line")
+    if first_lf > start and data[first_lf - 1] == 13:
+        eol, eol_bytes = "\r\n", b"\r\n"
+    else:
+        eol, eol_bytes = "\n", b"\n"
+    end = data.find(eol_bytes + eol_bytes, start)
+    if end >= 0:
+        head = data[start:end]
+        body_start = end + 2 * len(eol_bytes)
+    elif data.endswith(eol_bytes):
+        # Datagram semantics: the end of the data closes an unterminated header section.
+        head = data[start: len(data) - len(eol_bytes)]
+        body_start = len(data)
+    else:
+        raise _bad("incomplete message: header section is not terminated by an empty line")
+    if eol == "\r\n":
+        crlf = head.count(b"\r\n")
+        if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+            raise _bad("bare CR or LF inside the header section")
+    elif b"\r" in head:
+        raise _bad("bare CR inside the header section")
+
+    lines = head.decode("utf-8", "surrogateescape").split(eol)
+    start_line = lines[0]
+    request_line = None
+    if start_line[:4].upper() == "SIP/":
+        status, reason, version = _parse_status_line(start_line)
+    else:
+        request_line = start_line
+
+    items = _read_fields(lines)
+    try:
+        if request_line is not None:
+            method, uri, version = _parse_request_line(request_line)
+        _check_fields(items)
+        if request_line is not None:
+            cseq_method = _parse_cseq(_field(items, "CSeq"))[1]
+            if cseq_method != method:
+                raise _bad(f"CSeq method {cseq_method!r} does not match the request method {method!r}")
+        body = _body(data, body_start, items)
+    except SipParseError as exc:
+        if request_line is not None:
+            exc.partial = _partial_request(request_line, items)
+        raise
+
+    if request_line is None:
+        response = Response.__new__(Response)
+        response.status, response.reason, response.version = status, reason, version
+        message: Request | Response = response
+    else:
+        request = Request.__new__(Request)
+        request.method, request.uri, request.version = method, uri, version
+        message = request
+    message.headers = Headers._trusted(items)
+    message.body = body
+    message._cache = {}
+    return message
+
+
+def _parse_status_line(line: str) -> tuple[int, str, str]:
+    m = _STATUS_LINE_RE.fullmatch(line)
+    if m is None:
+        if re.match(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+ [0-9]+\S", line):
+            raise _bad(f"status code in {line[:40]!r} must be exactly three digits")
+        raise _bad(f"malformed Status-Line {line[:80]!r}")
+    version, code, reason = m.group(1), m.group(2), m.group(3) or ""
+    if version.upper() != "SIP/2.0":
+        raise SipParseError(f"unsupported SIP version {version!r}", status=505)
+    if len(code) != 3 or not 100 <= int(code) <= 699:
+        raise _bad(f"status code {code[:20]!r} must be three digits in 100..699")
+    return int(code), reason, "SIP/2.0"
+
+
+def _parse_request_line(line: str) -> tuple[str, str, str]:
+    if line != line.rstrip(" \t"):
+        raise _bad("trailing whitespace at the end of the Request-Line")
+    if "  " in line or "\t" in line or line != line.lstrip(" \t"):
+        raise _bad("the Request-Line elements must be separated by exactly one SP")
+    parts = line.split(" ")
+    if len(parts) < 3:
+        raise _bad(f"malformed Request-Line {line[:80]!r}: expected 'Method Request-URI SIP/2.0'")
+    if len(parts) > 3:
+        if _VERSION_RE.fullmatch(parts[-1]):
+            raise _bad(f"whitespace inside the Request-URI {' '.join(parts[1:-1])[:80]!r}")
+        raise _bad(f"malformed Request-Line {line[:80]!r}: expected 'Method Request-URI SIP/2.0'")
+    method, uri, version = parts
+    if not _TOKEN_RE.fullmatch(method):
+        raise _bad(f"invalid method {method[:40]!r}")
+    if not _VERSION_RE.fullmatch(version):
+        raise _bad(f"malformed SIP-Version {version[:20]!r} in the Request-Line")
+    if version.upper() != "SIP/2.0":
+        raise SipParseError(f"unsupported SIP version {version!r}", status=505)
+    if uri.startswith("<"):
+        raise _bad("the Request-URI must not be enclosed in '<' '>'")
+    try:
+        parsed = parse_uri(uri)
+    except UriError as exc:
+        raise _bad(f"invalid Request-URI: {exc.reason}") from None
+    if isinstance(parsed, SipUri) and parsed.headers:
+        raise _bad("the Request-URI must not contain escaped headers ('?' part)")
+    return method, uri, "SIP/2.0"
+
+
+# Raw spelling -> canonical name, only for names that passed the token check; bounded.
+_KNOWN_NAMES: dict[str, str] = {}
+_KNOWN_NAMES_LIMIT = 4096
+
+
+def _read_fields(lines: list[str]) -> list[tuple[str, str]]:
+    """Split header lines into (canonical name, value), joining folded lines.
+
+    An error here means the header section is unreadable, so no `partial` is offered.
+    """
+    items: list[tuple[str, str]] = []
+    known = _KNOWN_NAMES
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            if not items:
+                raise _bad("continuation line before the first header field")
+            name, value = items[-1]
+            more = line.strip(" \t")
+            items[-1] = (name, f"{value} {more}" if value else more)
+            continue
+        raw_name, colon, value = line.partition(":")
+        if not colon:
+            raise _bad(f"header line without ':' {line[:60]!r}")
+        name = known.get(raw_name)
+        if name is None:
+            stripped = raw_name.rstrip(" \t")
+            if not _TOKEN_RE.fullmatch(stripped):
+                raise _bad(f"invalid header name {stripped[:60]!r}")
+            name = canonical_name(stripped)
+            if len(known) < _KNOWN_NAMES_LIMIT:
+                known[raw_name] = name
+        items.append((name, value.strip(" \t")))
+    return items
+
+
+def _check_fields(items: list[tuple[str, str]]) -> None:
+    first: dict[str, str] = {}
+    checks = _CHECKS
+    for name, value in items:
+        if name in _SINGLE_VALUED:
+            previous = first.get(name)
+            if previous is None:
+                first[name] = value
+            elif previous != value:
+                raise _bad(f"multiple {name} header fields with different values")
+        elif name == "Via":
+            first.setdefault("Via", value)
+        check = checks.get(name)
+        if check is not None:
+            check(value)
+    missing = [name for name in MANDATORY_REQUEST_HEADERS if name not in first]
+    if missing:
+        raise _bad(f"missing mandatory header field(s): {', '.join(missing)}")
+
+
+def _field(items: list[tuple[str, str]], name: str) -> str:
+    for item_name, value in items:
+        if item_name == name:
+            return value
+    raise _bad(f"missing {name} header")
+
+
+def _body(data: bytes, body_start: int, items: list[tuple[str, str]]) -> bytes:
+    length_text = None
+    for name, value in items:
+        if name == "Content-Length":
+            length_text = value
+            break
+    if length_text is None:
+        return data[body_start:]  # no Content-Length: the rest of the datagram
+    length = int(length_text)
+    available = len(data) - body_start
+    if length > available:
+        raise _bad(f"Content-Length {length} exceeds the {available} body bytes present")
+    return data[body_start: body_start + length]
+
+
+def _partial_request(request_line: str, items: list[tuple[str, str]]) -> Request | None:
+    """The request as read, for answering it; None without a usable method and URI."""
+    parts = request_line.split()
+    if len(parts) < 2 or not _TOKEN_RE.fullmatch(parts[0]):
+        return None
+    request = Request.__new__(Request)
+    request.method, request.uri, request.version = parts[0], parts[1], "SIP/2.0"
+    request.headers = Headers._trusted(list(items))
+    request.body = b""
+    request._cache = {}
+    return request

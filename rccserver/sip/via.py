@@ -1,0 +1,129 @@
+"""Via header values (RFC 3261 §20.42, RFC 3581 rport, RFC 5118 IPv6 forms).
+
+`parse_via` reads one via-parm; a Via header line may hold several separated by
+commas (use `Headers.get_all('Via')` or `Request.vias`). Lync and sipe send
+in-dialog Vias without a branch and with a lowercase transport (`SIP/2.0/tcp`);
+both are accepted and kept as written.
+"""
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from rccserver.sip.errors import HeaderError
+from rccserver.sip.uri import (
+    GENERIC_PARAMS,
+    HOST,
+    LWS,
+    PORT,
+    SWS,
+    TOKEN,
+    Params,
+    _format_params,
+    _lookup,
+    diagnose_params,
+    nocap,
+    split_params,
+)
+
+VIA_PARM_CAP = (
+    rf"(?P<name>{TOKEN}){SWS}/{SWS}(?P<version>{TOKEN}){SWS}/{SWS}(?P<transport>{TOKEN})"
+    rf"{LWS}(?P<host>{HOST})(?:{SWS}:{SWS}(?P<port>{PORT}))?(?P<params>{GENERIC_PARAMS})"
+)
+VIA_LIST = rf"{nocap(VIA_PARM_CAP)}(?:{SWS},{SWS}{nocap(VIA_PARM_CAP)})*"
+
+_VIA_PARM_RE = re.compile(VIA_PARM_CAP)
+_SENT_PROTOCOL_RE = re.compile(rf"{TOKEN}{SWS}/{SWS}{TOKEN}{SWS}/{SWS}{TOKEN}")
+
+
+@attrs.frozen(kw_only=True)
+class Via:
+    """One via-parm: sent-protocol, sent-by and parameters (values as written)."""
+
+    protocol: str = "SIP/2.0"
+    transport: str
+    host: str
+    port: int | None = None
+    params: Params = ()
+
+    @property
+    def transport_upper(self) -> str:
+        return self.transport.upper()
+
+    @property
+    def sent_by(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    def param(self, name: str) -> str | None:
+        """Parameter value: None if absent, '' if present without a value."""
+        return _lookup(self.params, name)
+
+    @property
+    def branch(self) -> str | None:
+        return self.param("branch")
+
+    @property
+    def received(self) -> str | None:
+        return self.param("received")
+
+    @property
+    def rport(self) -> str | None:
+        """None if absent, '' for the bare flag (a request asking for it), else the port."""
+        return self.param("rport")
+
+    def with_param(self, name: str, value: str | None) -> Via:
+        """A copy with `name` set to `value` (None = flag), replacing it in place or appending."""
+        lname = name.lower()
+        params = list(self.params)
+        for index, (pname, _) in enumerate(params):
+            if pname.lower() == lname:
+                params[index] = (pname, value)
+                break
+        else:
+            params.append((name, value))
+        return attrs.evolve(self, params=tuple(params))
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.transport} {self.sent_by}{_format_params(self.params)}"
+
+
+def parse_via(value: str) -> Via:
+    """Parse one via-parm such as 'SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1;rport'."""
+    text = value.strip(" \t")
+    m = _VIA_PARM_RE.fullmatch(text)
+    if m is None:
+        raise HeaderError(f"malformed Via: {diagnose_via(text)}")
+    port = m.group("port")
+    return Via(
+        protocol=f"{m.group('name')}/{m.group('version')}",
+        transport=m.group("transport"),
+        host=m.group("host"),
+        port=None if port is None else int(port),
+        params=split_params(m.group("params")),
+    )
+
+
+def diagnose_via(text: str) -> str:
+    """Why `text` (one or several via-parms) does not parse."""
+    if not text:
+        return "empty value"
+    for item in text.split(","):
+        item = item.strip(" \t")
+        if not item:
+            return "empty element (stray ',')"
+        if _VIA_PARM_RE.fullmatch(item):
+            continue
+        sent, has_params, params = item.partition(";")
+        m = _SENT_PROTOCOL_RE.match(sent)
+        if m is None:
+            return f"bad sent-protocol in {item[:60]!r} (expected e.g. SIP/2.0/TCP)"
+        sent_by = sent[m.end():].strip(" \t")
+        if not sent_by:
+            return "missing sent-by host"
+        if not re.fullmatch(rf"{HOST}(?:{SWS}:{SWS}{PORT})?", sent_by):
+            return f"invalid sent-by {sent_by!r}"
+        if has_params:
+            return diagnose_params(";" + params)
+        return f"malformed via-parm {item[:60]!r}"
+    return "malformed value"
