@@ -279,6 +279,7 @@ class ServerTransaction:
     timer: Any = None  # the endpoint's handle for the running timer
     session_timer: Any = None  # negotiated RFC 4028 timer to apply on our 2xx
     creates_dialog: bool = False  # an initial INVITE
+    send_key: object = None  # key of an outstanding SendTo of our response
 
     def feed(self, input_: enum.Enum) -> tuple[Action, ...]:
         self.state, actions = step(self.machine, self.state, input_)
