@@ -351,6 +351,11 @@ class Endpoint:
         response = make_response(
             partial, status, _safe_reason(reason), to_tag=new_tag(), headers=[("Server", self.user_agent)]
         )
+        for name in ("From", "To", "Call-ID", "CSeq"):
+            # multi01: the request repeats them; our answer must not
+            first = response.headers.get(name)
+            if first is not None:
+                response.headers.set(name, first)
         self._outputs.append(Send(conn_id, response.to_bytes()))
 
     # ------------------------------------------------------------------
@@ -398,8 +403,8 @@ class Endpoint:
         if method not in self._allowed:
             self._respond(tx, 501, headers=(("Allow", self._allow_header),))
             return
-        scheme = request.uri.split(":", 1)[0].lower()
-        if scheme not in SIP_SCHEMES:
+        scheme = request.uri.split(":", 1)[0]
+        if scheme.lower() not in SIP_SCHEMES:
             self._respond(tx, 416, f"Unsupported URI Scheme {scheme!r}")
             return
         if method == "CANCEL":
