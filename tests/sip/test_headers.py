@@ -1,0 +1,111 @@
+"""Header names (compact forms, canonical case) and the ordered case-insensitive header list."""
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sip_strategies as s
+from rccserver.sip.headers import COMPACT_FORMS, Headers, canonical_name
+
+
+@pytest.mark.parametrize("raw, canonical", [
+    ("i", "Call-ID"), ("I", "Call-ID"), ("call-id", "Call-ID"), ("CALL-ID", "Call-ID"),
+    ("cseq", "CSeq"), ("www-authenticate", "WWW-Authenticate"), ("v", "Via"), ("VIA", "Via"),
+    ("l", "Content-Length"), ("x", "Session-Expires"), ("min-se", "Min-SE"),
+    ("newfangledheader", "Newfangledheader"), ("x-my-header", "X-My-Header"),
+    ("ms-client-diagnostics", "ms-client-diagnostics"), ("MS-Diagnostics", "ms-diagnostics"),
+    ("p-asserted-identity", "P-Asserted-Identity"), ("rack", "RAck"),
+])
+def test_canonical_name(raw, canonical):
+    assert canonical_name(raw) == canonical
+
+
+def test_every_compact_form_expands():
+    assert len(COMPACT_FORMS) == 20
+    for short, long in COMPACT_FORMS.items():
+        assert canonical_name(short) == long == canonical_name(short.upper())
+        assert canonical_name(long.lower()) == long
+
+
+def test_lookups_are_case_insensitive_and_ordered():
+    h = Headers([("v", "SIP/2.0/TCP a"), ("Call-ID", "x"), ("VIA", "SIP/2.0/TCP b, SIP/2.0/TCP c")])
+    assert list(h) == [("Via", "SIP/2.0/TCP a"), ("Call-ID", "x"), ("Via", "SIP/2.0/TCP b, SIP/2.0/TCP c")]
+    assert h.get("via") == "SIP/2.0/TCP a"
+    assert h.get("i") == "x"
+    assert h.get_all("Via") == ["SIP/2.0/TCP a", "SIP/2.0/TCP b", "SIP/2.0/TCP c"]
+    assert "call-id" in h and "I" in h and "To" not in h and 5 not in h
+    assert h.get("To") is None and h.get("To", "dflt") == "dflt"
+    assert len(h) == 3
+
+
+def test_list_headers_split_others_not():
+    h = Headers([
+        ("Allow", "INVITE, ACK,BYE"), ("Supported", "timer"), ("k", "100rel"),
+        ("Date", "Sat, 13 Nov 2010 23:29:00 GMT"),
+        ("WWW-Authenticate", 'Digest realm="a,b", nonce="x"'),
+        ("Contact", '"Doe, J" <sip:j@x>, <sip:k@y;a=1,2>'),
+        ("Record-Route", "<sip:p1;lr>, <sip:p2;lr>"), ("Record-Route", "<sip:p3;lr>"),
+        ("Subject", "a, b"),
+    ])
+    assert h.get_all("Allow") == ["INVITE", "ACK", "BYE"]
+    assert h.get_all("Supported") == ["timer", "100rel"]
+    assert h.get_all("Date") == ["Sat, 13 Nov 2010 23:29:00 GMT"]
+    assert h.get_all("WWW-Authenticate") == ['Digest realm="a,b", nonce="x"']
+    assert h.get_all("Contact") == ['"Doe, J" <sip:j@x>', "<sip:k@y;a=1,2>"]
+    assert h.get_all("Record-Route") == ["<sip:p1;lr>", "<sip:p2;lr>", "<sip:p3;lr>"]
+    assert h.get_all("Subject") == ["a, b"]
+
+
+def test_set_replaces_all_keeping_first_position():
+    h = Headers([("Route", "<sip:a>"), ("To", "t"), ("Route", "<sip:b>"), ("From", "f")])
+    h.set("route", "<sip:c>")
+    assert list(h) == [("Route", "<sip:c>"), ("To", "t"), ("From", "f")]
+    h.set("Call-ID", "new")
+    assert list(h)[-1] == ("Call-ID", "new")
+
+
+def test_add_prepend_remove_copy():
+    h = Headers()
+    h.add("Via", "SIP/2.0/TCP b")
+    h.prepend("v", "SIP/2.0/TCP a")
+    assert h.get_all("Via") == ["SIP/2.0/TCP a", "SIP/2.0/TCP b"]
+    clone = h.copy()
+    h.remove("VIA")
+    assert len(h) == 0 and len(clone) == 2
+    h.remove("Via")  # absent: no error
+    assert clone.items() == [("Via", "SIP/2.0/TCP a"), ("Via", "SIP/2.0/TCP b")]
+    assert clone == Headers(clone.items()) and clone != h
+
+
+def test_iteration_is_a_snapshot():
+    h = Headers([("A", "1"), ("B", "2")])
+    for name, _ in h:
+        h.remove(name)
+    assert len(h) == 0
+
+
+@pytest.mark.parametrize("name, value", [
+    ("Subject", "a\r\nVia: injected"), ("Subject", "a\nb"), ("Bad Name", "x"), ("", "x"), ("A:B", "x"),
+])
+def test_injection_refused(name, value):
+    with pytest.raises(ValueError):
+        Headers().add(name, value)
+    with pytest.raises(ValueError):
+        Headers().set(name, value)
+
+
+def test_non_string_value_refused():
+    with pytest.raises(TypeError):
+        Headers().add("Max-Forwards", 70)
+
+
+names = st.sampled_from(["Via", "v", "To", "t", "Route", "X-A", "x-a", "Subject", "Call-ID", "i"])
+
+
+@given(st.lists(st.tuples(names, s.tokens), max_size=12), names, s.tokens)
+def test_set_then_get_model(items, name, value):
+    h = Headers(items)
+    before = [item for item in h if item[0] != canonical_name(name)]
+    h.set(name, value)
+    assert h.get(name) == value
+    assert [item for item in h if item[0] != canonical_name(name)] == before
+    assert sum(1 for item in h if item[0] == canonical_name(name)) == 1
