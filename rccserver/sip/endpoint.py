@@ -183,6 +183,26 @@ def _uri_text(name_addr: str) -> str:
     return name_addr.split(";", 1)[0].strip()
 
 
+def _tag_of(raw: str | None, parsed: Callable[[], object]) -> str | None:
+    """The tag parameter of a From/To value the parser has already validated.
+
+    A plain scan of the header parameters after the URI is several times faster
+    than a full name-addr parse, and From/To are read for every request; if the
+    parameters hold a quoted string, fall back to the real parser.
+    """
+    if raw is None:
+        return parsed().tag  # type: ignore[attr-defined]
+    close = raw.rfind(">")
+    tail = raw[close + 1 :] if close >= 0 else raw.partition(";")[2]
+    if '"' in tail:
+        return parsed().tag  # type: ignore[attr-defined]
+    for param in tail.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "tag":
+            return value.strip() or None
+    return None
+
+
 def _safe_reason(text: str) -> str:
     return " ".join(text.replace("\r", " ").replace("\n", " ").split()) or "Bad Request"
 
@@ -366,8 +386,9 @@ class Endpoint:
         via = request.top_via
         call_id = request.call_id
         cseq_number = request.cseq[0]
-        from_tag = request.from_.tag
-        to_tag = request.to.tag
+        headers = request.headers
+        from_tag = _tag_of(headers.get("From"), lambda: request.from_)
+        to_tag = _tag_of(headers.get("To"), lambda: request.to)
         key = server_key(
             method=method,
             branch=via.branch,
@@ -396,10 +417,6 @@ class Endpoint:
             return
 
         tx = self._new_server_tx(key, conn_id, request)
-        if method == "INVITE":
-            # Tell the previous hop at once that we have it (the app may take a while).
-            self._respond(tx, 100)
-
         if method not in self._allowed:
             self._respond(tx, 501, headers=(("Allow", self._allow_header),))
             return
@@ -422,7 +439,8 @@ class Endpoint:
                 self._respond(tx, 481, "Call/Transaction Does Not Exist")
                 return
             tx.dialog = dialog
-            dialog.conn_id = conn_id
+            if dialog.conn_id != conn_id:
+                self._move_dialog(dialog, conn_id)
             dialog.record_remote_cseq(cseq_number)
 
         if method == "OPTIONS":
@@ -504,6 +522,8 @@ class Endpoint:
             return
         tx.session_timer = timer
         tx.creates_dialog = dialog is None
+        # Tell the previous hop at once that we have it: the app may take a while.
+        self._respond(tx, 100)
         tx.incoming = self._incoming(tx)
         if dialog is None:
             self.application.on_invite(tx.incoming)
@@ -556,7 +576,8 @@ class Endpoint:
         dialog = self._dialogs.get((call_id, to_tag, from_tag))
         if dialog is None:
             return  # ACK for nothing we know: drop silently
-        dialog.conn_id = conn_id
+        if dialog.conn_id != conn_id:
+            self._move_dialog(dialog, conn_id)
         dialog.record_remote_cseq(request.cseq[0])
         # Any ACK in the dialog ends the wait for the ACK of our 2xx: sipe's
         # ACK carries a reset CSeq, so matching on CSeq would miss it.
@@ -609,7 +630,7 @@ class Endpoint:
     ) -> None:
         request = tx.request
         to_tag = None
-        if status != 100 and request.to.tag is None:
+        if status != 100 and _tag_of(request.headers.get("To"), lambda: request.to) is None:
             if tx.to_tag is None:
                 tx.to_tag = new_tag()
             to_tag = tx.to_tag
@@ -744,6 +765,13 @@ class Endpoint:
         tx.dialog = dialog
         tx.incoming.dialog = dialog
         return dialog
+
+    def _move_dialog(self, dialog: Dialog, conn_id: int) -> None:
+        """The dialog's traffic now arrives on another connection (the front end reconnected)."""
+        dialog.conn_id = conn_id
+        conn = self._connections.get(conn_id)
+        if conn is not None:
+            dialog.peer = conn.peer
 
     @staticmethod
     def _update_remote_target(dialog: Dialog, request: Request) -> None:
@@ -900,7 +928,7 @@ class Endpoint:
         tx = self._client_tx.get(via.branch) if via is not None and via.branch else None
         if tx is None or response.cseq[1] != tx.method:
             return  # not ours (RFC 3261 17.1.3): drop
-        if tx.dialog is not None and tx.dialog.is_live:
-            tx.dialog.conn_id = conn_id  # the connection that now reaches the peer
+        if tx.dialog is not None and tx.dialog.is_live and tx.dialog.conn_id != conn_id:
+            self._move_dialog(tx.dialog, conn_id)  # the connection that now reaches the peer
         input_ = ClientNonInviteInput.RESPONSE_1XX if response.status < 200 else ClientNonInviteInput.RESPONSE_FINAL
         self._feed_client(tx, input_, response)

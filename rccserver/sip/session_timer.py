@@ -109,11 +109,12 @@ def negotiate(
     requested = params.get("refresher")
     refresher: Refresher
     if requested in ("uac", "uas"):
+        # RFC 4028 section 9: copy it.  A UAC that names itself refresher knows
+        # timers even if this refresh forgot `Supported: timer`.
         refresher = requested  # type: ignore[assignment]
     else:
+        # Ours to choose: the client refreshes if it can, else we must.
         refresher = "uac" if uac_supports else "uas"
-    if refresher == "uac" and not uac_supports:
-        refresher = "uas"  # a UAC without timer support cannot be the refresher
     return SessionTimer(interval, refresher, uac_supports)
 
 

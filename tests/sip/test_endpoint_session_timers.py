@@ -106,3 +106,22 @@ def test_refresher_uas_requested_makes_us_refresh_with_update() -> None:
     out = h.advance(600)
     assert "BYE" in [r.method for r in requests(out)]
     assert h.app.ended == [(dialog, "session-timer-expired")]
+
+
+def test_update_with_a_body_is_refused_with_415() -> None:
+    h = Harness()
+    peer, dialog, _ = establish(h)
+    before = dialog.expires_at
+    h.advance(10)
+    answer = only_final(h.feed(peer.request("UPDATE", body=b"v=0", headers="Content-Type: application/sdp")))
+    assert answer.status == 415 and answer.headers.get("Accept") == ""
+    assert dialog.expires_at == before
+    assert h.app.updates[0].responded
+
+
+def test_update_refresh_without_timer_support_turns_the_timer_off() -> None:
+    h = Harness()
+    peer, dialog, _ = establish(h)
+    answer = only_final(h.feed(peer.request("UPDATE")))
+    assert answer.status == 200 and answer.headers.get("Session-Expires") is None
+    assert dialog.expires_at is None and h.ep.next_deadline() is None

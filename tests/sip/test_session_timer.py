@@ -37,6 +37,11 @@ def test_too_small_from_a_proxy_for_a_uac_without_timer_is_raised_instead() -> N
     assert decision.response_headers() == [("Session-Expires", "120;refresher=uas")]
 
 
+def test_explicit_refresher_uac_is_kept_even_without_supported_timer() -> None:
+    # an UPDATE refresh that forgets `Supported: timer` but names itself refresher
+    assert negotiate(session_expires="1800;refresher=uac", min_se=None, supported=[]) == SessionTimer(1800, "uac", False)
+
+
 def test_refresher_in_the_request_is_copied() -> None:
     assert negotiate(session_expires="900;refresher=uas", min_se=None, supported=["timer"]).refresher == "uas"
     assert negotiate(session_expires="900 ; Refresher=UAC", min_se="90", supported=["timer"]).refresher == "uac"
@@ -70,6 +75,6 @@ def test_accepted_interval_is_never_below_our_minimum(expires: int, local_min: i
         assert supports and expires < local_min and decision.min_se >= local_min
     else:
         assert decision is not None and decision.interval >= local_min
-        # a UAC that does not support timers is never made the refresher
-        assert supports or decision.refresher == "uas"
+        # a UAC that does not support timers is only the refresher if it said so
+        assert supports or decision.refresher == "uas" or refresher == ";refresher=uac"
         assert timer.expiry_deadline(0, decision.interval) < decision.interval
