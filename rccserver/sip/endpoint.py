@@ -56,6 +56,7 @@ from rccserver.sip.transaction import (
     ServerNonInviteState,
     ServerTransaction,
     cancel_target_key,
+    has_rfc3261_branch,
     server_key,
 )
 from rccserver.sip.uri import SipUri, parse_uri
@@ -389,15 +390,16 @@ class Endpoint:
         headers = request.headers
         from_tag = _tag_of(headers.get("From"), lambda: request.from_)
         to_tag = _tag_of(headers.get("To"), lambda: request.to)
+        branch = via.branch
         key = server_key(
             method=method,
-            branch=via.branch,
+            branch=branch,
             sent_by=via.sent_by,
             request_uri=request.uri,
             from_tag=from_tag,
             call_id=call_id,
             cseq=cseq_number,
-            top_via=str(via),
+            top_via="" if has_rfc3261_branch(branch) else str(via),  # only the fallback needs it
         )
         tx = self._server_tx.get(key)
         if method == "ACK":
@@ -493,8 +495,9 @@ class Endpoint:
                     unsupported.append(tag)
         return unsupported
 
-    def _negotiate_timer(self, tx: ServerTransaction) -> st.SessionTimer | None | bool:
-        """Session timer for this INVITE/UPDATE; answers 422/400 itself and returns False then."""
+    def _negotiate_timer(self, tx: ServerTransaction) -> tuple[bool, st.SessionTimer | None]:
+        """(acceptable, timer) for this INVITE/UPDATE.  Not acceptable means the
+        endpoint has answered it already (422 too small, 400 unreadable)."""
         headers = tx.request.headers
         try:
             decision = st.negotiate(
@@ -506,19 +509,19 @@ class Endpoint:
             )
         except st.SessionTimerSyntaxError as error:
             self._respond(tx, 400, str(error))
-            return False
+            return False, None
         if isinstance(decision, st.IntervalTooSmall):
             self._respond(tx, 422, decision.reason, headers=decision.response_headers())
-            return False
-        return decision
+            return False, None
+        return True, decision
 
     def _on_invite(self, tx: ServerTransaction, dialog: Dialog | None) -> None:
         if dialog is not None and dialog.pending_invite is not None and dialog.pending_invite.state is ServerInviteState.PROCEEDING:
             # RFC 3261 14.2: one INVITE at a time per dialog.
             self._respond(tx, 500, "Previous INVITE Still Pending", headers=(("Retry-After", "1"),))
             return
-        timer = self._negotiate_timer(tx)
-        if timer is False:
+        acceptable, timer = self._negotiate_timer(tx)
+        if not acceptable:
             return
         tx.session_timer = timer
         tx.creates_dialog = dialog is None
@@ -533,16 +536,15 @@ class Endpoint:
 
     def _on_update(self, tx: ServerTransaction, dialog: Dialog) -> None:
         if tx.request.body:
+            # RCC refreshes carry no body; an empty Accept says we take none here.
             self._respond(tx, 415, "UPDATE With A Body Is Not Supported", headers=(("Accept", ""),))
         else:
-            timer = self._negotiate_timer(tx)
-            if timer is False:
-                pass  # answered 422/400
-            else:
+            acceptable, timer = self._negotiate_timer(tx)
+            if acceptable:
                 headers = list(self._capability_headers())
-                self._apply_session_timer(dialog, timer)  # type: ignore[arg-type]
+                self._apply_session_timer(dialog, timer)
                 if timer is not None:
-                    headers += timer.response_headers()  # type: ignore[union-attr]
+                    headers += timer.response_headers()
                 self._respond(tx, 200, headers=headers)
         incoming = self._incoming(tx)
         incoming._mark_answered_by_endpoint(cancelled=False)
@@ -609,7 +611,8 @@ class Endpoint:
             if dialog is not None and dialog.is_live:
                 self._apply_session_timer(dialog, tx.session_timer)
                 dialog.pending_invite = tx
-            extra += self._dialog_response_headers(tx)
+            given = {name.lower() for name, _ in extra}
+            extra += [(n, v) for n, v in self._dialog_response_headers(tx) if n.lower() not in given]
         self._respond(tx, status, reason, headers=extra, body=body)
 
     def _dialog_response_headers(self, tx: ServerTransaction) -> list[tuple[str, str]]:
@@ -861,9 +864,14 @@ class Endpoint:
             # Strict routing (RFC 3261 12.2.1.1): the first route becomes the Request-URI.
             request_uri = _uri_text(routes[0])
             routes = [*routes[1:], f"<{dialog.remote_target}>"]
+        unroutable: str | None = None
         if conn is None:
-            target = self._target_for(dialog)
-            transport = target.transport
+            try:
+                target = self._target_for(dialog)
+                transport = target.transport
+            except ValueError as error:  # includes SipParseError from a bad route URI
+                unroutable = str(error)
+                transport = dialog.transport
         else:
             transport = conn.transport
         branch = MAGIC_COOKIE + secrets.token_hex(8)
@@ -885,7 +893,10 @@ class Endpoint:
         tx = ClientTransaction(branch, method, request, on_outcome, dialog)
         self._client_tx[branch] = tx
         tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_client(tx, ClientNonInviteInput.TIMER_F))
-        if conn is not None:
+        if unroutable is not None:
+            # Reported from the next tick, so that on_outcome never runs inside send_request.
+            self._schedule(0.0, lambda: self._client_send_failed(tx, f"no route to the peer: {unroutable}"))
+        elif conn is not None:
             self._outputs.append(Send(conn.conn_id, data))
         else:
             key = ("request", branch)
@@ -896,7 +907,7 @@ class Endpoint:
         uri_text = _uri_text(dialog.route_set[0]) if dialog.route_set else dialog.remote_target
         uri = parse_uri(uri_text)
         if not isinstance(uri, SipUri):
-            raise ValueError(f"cannot route to non-SIP URI {uri_text!r}")
+            raise ValueError(f"cannot open a connection to the non-SIP URI {uri_text!r}")
         transport = (uri.param("transport") or ("tls" if uri.scheme == "sips" else dialog.transport)).lower()
         host = uri.param("maddr") or uri.host
         port = uri.port or (5061 if transport == "tls" else 5060)

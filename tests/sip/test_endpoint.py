@@ -518,3 +518,32 @@ def test_constructor_checks_timer_settings() -> None:
         Endpoint(None, domain_name="x", clock=lambda: 0.0, min_se=30)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Endpoint(None, domain_name="x", clock=lambda: 0.0, session_expires=100, min_se=120)  # type: ignore[arg-type]
+
+
+def test_app_supplied_contact_replaces_ours() -> None:
+    h = Harness(hold=True)
+    h.feed(Peer().invite())
+    h.app.held.pop().respond(200, headers=[("Contact", "<sip:other.example.com;transport=tcp>")], body=RSS_RESPONSE)
+    ok = only_final(h.drain())
+    assert ok.headers.get_all("Contact") == ["<sip:other.example.com;transport=tcp>"]
+    assert ok.headers.get("Session-Expires") == "1800;refresher=uac"
+
+
+def test_unroutable_remote_target_is_a_transport_failure_on_the_next_tick() -> None:
+    h = Harness()
+    peer = Peer()
+    data = peer.invite().replace(b"<sip:alice@10.0.0.5:51063;transport=tcp>", b"<tel:+13175551010>")
+    data = b"\r\n".join(line for line in data.split(b"\r\n") if not line.startswith(b"Record-Route"))
+    ok = only_final(h.feed(data))
+    (dialog,) = h.ep.dialogs
+    assert dialog.route_set == [] and dialog.remote_target == "tel:+13175551010"
+    h.ep.connection_lost(1)
+    seen, record = _outcomes()
+    h.ep.send_request(dialog, "INFO", on_outcome=record)
+    assert seen == [] and h.drain() == []
+    assert h.ep.next_deadline() == h.now
+    h.advance(0)
+    (failure,) = seen
+    assert isinstance(failure, TransportFailure) and "tel:+13175551010" in failure.reason
+    assert h.ep.client_transaction_count == 0
+    del ok
