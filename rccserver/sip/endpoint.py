@@ -15,6 +15,8 @@ Decisions worth knowing:
 * We do not authenticate: trust comes from the transport (mutual TLS or the
   access list), so an Authorization header of any scheme is ignored.
 * Max-Forwards 0 on a request for us is answered normally: we are the UAS.
+* `Close` is only emitted on request (`close_connection`): after a framing
+  error the framer knows whether the stream can continue, the endpoint does not.
 * A dialog outlives its connection.  Requests we send go to the connection the
   dialog last used while it is up, else `SendTo` the first Route (or the remote
   target).  Responses go back on the request's connection, else `SendTo` the
@@ -254,6 +256,11 @@ class Endpoint:
     @property
     def dialogs(self) -> Iterator[Dialog]:
         return iter(list(self._dialogs.values()))
+
+    def connection_peer(self, conn_id: int) -> tuple[str, int] | None:
+        """The remote address of a live connection (None once it is gone)."""
+        conn = self._connections.get(conn_id)
+        return conn.peer if conn is not None else None
 
     @property
     def server_transaction_count(self) -> int:

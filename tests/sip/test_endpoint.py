@@ -57,6 +57,7 @@ def test_invite_gets_100_then_the_apps_200_with_dialog_headers() -> None:
     assert dialog.remote_cseq == 1 and dialog.local_cseq == 0
     assert dialog.conn_id == 1 and dialog.peer == ("10.1.1.1", 40001)
     assert dialog.created_at == 1000.0
+    assert h.ep.connection_peer(1) == ("10.1.1.1", 40001) and h.ep.connection_peer(99) is None
     assert dialog.session_expires == 1800 and dialog.refresher == "uac"
     assert dialog.expires_at == 1000.0 + 1800 - 32
     assert h.app.invites[0].dialog is dialog
