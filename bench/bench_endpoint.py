@@ -67,9 +67,10 @@ def main() -> None:
     endpoint = Endpoint(_AnsweringApp(), domain_name="rcc.example.com", clock=lambda: now[0])
     endpoint.connection_made(1, ("10.1.1.1", 40000), "tls", ("10.9.9.9", 11001))
     endpoint.receive(1, _request("INVITE", 1, None, "z9hG4bKinvite", BODY))
-    to_tag = endpoint._dialogs and next(iter(endpoint.dialogs)).local_tag
     endpoint.take_output()
     dialog = next(iter(endpoint.dialogs))
+    to_tag = dialog.local_tag
+    endpoint.receive(1, _request("ACK", 1, to_tag, "z9hG4bKack"))
 
     count = scale(20000, smoke=20)
     infos = [_request("INFO", n + 2, to_tag, f"z9hG4bKinfo{n}", BODY) for n in range(count)]
