@@ -144,7 +144,7 @@ class StreamFramer:
         head = bytes(buf[pos: end + 4])
         if head_length > self.max_message_size:
             return FramingError("Message too large: header section exceeds the size limit", 400, head)
-        if head.count(_CRLF) - 1 > self.max_header_count:
+        if head.count(_CRLF) - 2 > self.max_header_count:  # minus start line and empty line
             return FramingError(f"too many header lines (limit {self.max_header_count})", 400, head)
         lengths = {m.group(1).strip(b" \t\r\n") for m in _CONTENT_LENGTH_RE.finditer(head)}
         if not lengths:

@@ -104,10 +104,10 @@ def _check_route(name: str) -> Callable[[str], None]:
 
 
 def _diagnose_list(value: str, require_brackets: bool) -> str:
-    items = split_header_list(value)
-    if not items:
+    items = split_header_list(value, keep_empty=True)
+    if items == [""]:
         return "empty value"
-    if len(items) != value.count(",") + 1 and not any('"' in i or "<" in i for i in items):
+    if "" in items:
         return "empty element (stray ',')"
     for item in items:
         pattern = _ROUTE_RE if require_brackets else _NAME_ADDR_RE

@@ -442,11 +442,42 @@ def parse_name_addr(text: str) -> NameAddr:
     return NameAddr(display_name=display, uri=uri, params=split_params(m.group("params")))
 
 
-def split_header_list(value: str) -> list[str]:
-    """Split a header value at top-level commas (not inside quotes or '<' '>'); empty items dropped."""
+def split_header_list(value: str, *, keep_empty: bool = False) -> list[str]:
+    """Split a header value at top-level commas (not inside quotes or '<' '>').
+
+    Items are stripped; empty ones are dropped unless `keep_empty` (for diagnostics).
+    """
+    if keep_empty:
+        return _split_keeping_empty(value)
     if '"' not in value and "<" not in value:
         return [item for item in (piece.strip(" \t") for piece in value.split(",")) if item]
     return [item for item in (m.group(0).strip(" \t") for m in _LIST_ITEM_RE.finditer(value)) if item]
+
+
+def _split_keeping_empty(value: str) -> list[str]:
+    items: list[str] = []
+    start = 0
+    in_quotes = in_brackets = False
+    index, length = 0, len(value)
+    while index < length:
+        char = value[index]
+        if in_quotes:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                in_quotes = False
+        elif in_brackets:
+            in_brackets = char != ">"
+        elif char == '"':
+            in_quotes = True
+        elif char == "<":
+            in_brackets = True
+        elif char == ",":
+            items.append(value[start:index].strip(" \t"))
+            start = index + 1
+        index += 1
+    items.append(value[start:].strip(" \t"))
+    return items
 
 
 def diagnose_name_addr(text: str, *, require_brackets: bool = False) -> str:

@@ -176,6 +176,8 @@ def test_split_header_list_honours_quotes_and_brackets():
     assert split_header_list("INVITE, ACK,,BYE ,") == ["INVITE", "ACK", "BYE"]
     assert split_header_list('"esc \\" , still" <sip:a@b>, x') == ['"esc \\" , still" <sip:a@b>', "x"]
     assert split_header_list("") == []
+    assert split_header_list('<sip:a,b>,, "x,y" <sip:c>,', keep_empty=True) == [
+        "<sip:a,b>", "", '"x,y" <sip:c>', ""]
 
 
 @given(st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))))
