@@ -6,7 +6,7 @@ of the service; note `singleStepTransfer` for SingleStepTransferCall).
 from types import MappingProxyType
 from typing import Any
 
-from .errors import MALFORMED, CstaDecodeError, CstaEncodeError
+from .errors import MALFORMED, CstaEncodeError
 from .layout import local_name
 
 # list element -> its service entries, in ECMA order (we encode in this order)
