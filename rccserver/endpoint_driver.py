@@ -19,10 +19,14 @@ log = Logger(namespace="rccserver.sip")
 
 
 class EndpointDriver:
-    def __init__(self, endpoint: Endpoint, reactor: IReactorTime, pool: Any = None) -> None:
+    """`tickers` are further sans-IO objects with next_deadline()/tick(now) (the RCC
+    application's keep-alives and switch timers) that share the one reactor timer."""
+
+    def __init__(self, endpoint: Endpoint, reactor: IReactorTime, pool: Any = None, tickers: tuple = ()) -> None:
         self.endpoint = endpoint
         self.reactor = reactor
         self.pool = pool  # rccserver.transport.outbound.ConnectionPool, for SendTo
+        self.tickers = (endpoint, *tickers)
         self.connections: dict[int, Any] = {}
         self._timer = None
         self._timer_at: float | None = None
@@ -75,8 +79,12 @@ class EndpointDriver:
 
         deferred.addErrback(failed)
 
+    def next_deadline(self) -> float | None:
+        deadlines = [d for d in (t.next_deadline() for t in self.tickers) if d is not None]
+        return min(deadlines) if deadlines else None
+
     def _arm_timer(self) -> None:
-        deadline = self.endpoint.next_deadline()
+        deadline = self.next_deadline()
         if deadline == self._timer_at:
             return
         if self._timer is not None and self._timer.active():
@@ -90,5 +98,7 @@ class EndpointDriver:
     def _fire(self) -> None:
         self._timer = None
         self._timer_at = None
-        self.endpoint.tick(self.reactor.seconds())
+        now = self.reactor.seconds()
+        for ticker in self.tickers:
+            ticker.tick(now)
         self.flush()

@@ -42,6 +42,7 @@ class RccService(service.MultiService):
         for child in self.runtime.services():
             child.setServiceParent(self)
         super().startService()
+        self.runtime.after_start()
         self._write_pid_file()
 
     @defer.inlineCallbacks

@@ -1,0 +1,273 @@
+"""The RCC application: what rccserver does with each SIP dialog (sans-IO).
+
+It implements the endpoint's Application interface:
+- initial INVITE: decode RequestSystemStatus, decide the logon (SPEC section 6),
+  take the station, answer 200 + RequestSystemStatusResponse or refuse with
+  the code in a Warning header;
+- INFO: decode the CSTA request, run the service (rcc/services.py), answer the
+  CSTA response (or CSTAErrorCode) in the 200 OK;
+- re-INVITE: a fresh RequestSystemStatusResponse;
+- dialog end: drop the monitors, release the station.
+It also sends what the server originates in each dialog: CSTA events for the
+monitored station (rcc/eventmap.py) and keep-alive INFOs with SystemStatus.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Callable, Protocol
+
+from rccserver import csta
+from rccserver.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
+from rccserver.rcc.session import RccSession, SessionRegistry
+from rccserver.sip.application import IncomingRequest, TransactionTimeout, TransportFailure
+from rccserver.sip.message import Response
+
+CSTA_CONTENT_TYPE = "application/csta+xml"
+CSTA_HEADERS = (
+    ("Content-Type", CSTA_CONTENT_TYPE),
+    ("Content-Disposition", "signal;handling=required"),
+)
+
+
+class DataSource(Protocol):
+    """Where the current directory cache and CIC data live (swapped on reload)."""
+
+    directory: Any  # rccserver.directory.cache.DirectoryCache
+    cic: Any  # rccserver.cic.data.CicData
+
+
+class RccObserver(Protocol):
+    """Logging and metrics hooks; the Twisted edge implements them."""
+
+    def logon(self, decision: LogonDecision, peer: tuple[str, int] | None) -> None: ...
+    def session_started(self, session: RccSession) -> None: ...
+    def session_ended(self, session: RccSession, reason: str) -> None: ...
+    def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None: ...
+    def csta_request(self, session: RccSession | None, service: str, result: str) -> None: ...
+    def event_sent(self, session: RccSession, event: str) -> None: ...
+
+
+class NullObserver:
+    def logon(self, decision, peer) -> None: pass
+    def session_started(self, session) -> None: pass
+    def session_ended(self, session, reason) -> None: pass
+    def keepalive_failed(self, session, outcome, ends_session) -> None: pass
+    def csta_request(self, session, service, result) -> None: pass
+    def event_sent(self, session, event) -> None: pass
+
+
+def _outcome_label(outcome) -> str:
+    if isinstance(outcome, Response):
+        return f"{outcome.status} {outcome.reason}".strip()
+    if isinstance(outcome, TransactionTimeout):
+        return "no answer"
+    if isinstance(outcome, TransportFailure):
+        return f"transport failure: {outcome.reason}"
+    return repr(outcome)
+
+
+def session_ending_outcome(outcome) -> bool:
+    """A 481, 408 or a transport failure means the peer has lost the dialog."""
+    if isinstance(outcome, TransportFailure):
+        return True
+    return isinstance(outcome, Response) and outcome.status in (408, 481)
+
+
+class RccApplication:
+    def __init__(
+        self,
+        *,
+        data: DataSource,
+        occupancy,
+        switch,
+        session_timeout: int,
+        domain_name: str,
+        clock: Callable[[], float],
+        wall_clock: Callable[[], float] = time.time,
+        observer: RccObserver | None = None,
+    ) -> None:
+        from rccserver.rcc.eventmap import EventMapper
+        from rccserver.rcc.services import ServiceRunner
+
+        self.data = data
+        self.occupancy = occupancy
+        self.switch = switch
+        self.session_timeout = session_timeout
+        self.domain_name = domain_name
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.observer: RccObserver = observer or NullObserver()
+        self.sessions = SessionRegistry()
+        self.endpoint = None  # set by attach(); the endpoint needs us first
+        self.services = ServiceRunner(self)
+        self.events = EventMapper(self)
+
+    def attach(self, endpoint) -> None:
+        self.endpoint = endpoint
+
+    # -- timers (keep-alives; the switch's own timers) ---------------------
+    def next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.sessions.next_keepalive(), self.switch.next_deadline()) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now: float) -> None:
+        self.switch.advance(now)
+        self.events.flush()
+        for session in self.sessions.due_keepalives(now):
+            self._send_keepalive(session)
+
+    # -- Application interface --------------------------------------------
+    def on_invite(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        content_type = request.content_type
+        message, namespace = None, csta.ED3
+        if content_type == CSTA_CONTENT_TYPE:
+            try:
+                message, namespace = csta.decode_document(request.body)
+            except csta.CstaDecodeError:
+                message = None
+        csta_ok = isinstance(message, csta.RequestSystemStatus)
+        peer = self._peer(incoming)
+        attempt = LogonAttempt(
+            content_type=content_type,
+            csta_ok=csta_ok,
+            line=message.line if csta_ok else None,
+            from_uri=str(request.from_.uri),
+        )
+        session_id = secrets.token_hex(8)
+        data = self.data
+        decision = decide_logon(attempt, data.directory, data.cic, self.occupancy)
+        if decision.sip_status == 200 and decision.station is not None:
+            claim = self.occupancy.acquire(decision.station, decision.cic_user, session_id, "rcc")
+            if not getattr(claim, "ok", True):
+                decision = decision.refused_by_occupancy(claim)
+        self.observer.logon(decision, peer)
+        if decision.sip_status != 200:
+            incoming.respond(
+                decision.sip_status,
+                headers=[("Warning", warning_header(decision, self.domain_name))],
+            )
+            return
+        incoming.respond(
+            200,
+            headers=CSTA_HEADERS,
+            body=csta.encode(csta.RequestSystemStatusResponse(system_status="normal"), namespace),
+        )
+        dialog = incoming.dialog
+        if dialog is None:  # cancelled before our 200 went out: no dialog, give the station back
+            if decision.station is not None:
+                self.occupancy.release(session_id)
+            return
+        session = RccSession(
+            session_id=session_id,
+            dialog=dialog,
+            lync_uri=decision.lync_uri,
+            domain_account=decision.domain_account,
+            cic_user=decision.cic_user,
+            line=decision.line,
+            station=decision.station,
+            remote_number=decision.remote_number,
+            namespace=namespace,
+            peer=peer,
+            started_at=self.wall_clock(),
+        )
+        dialog.app_data = session
+        self.sessions.add(session)
+        if session.remote_number is not None:
+            self.services.remote_logon(session)
+        if self.session_timeout > 0:
+            self.sessions.schedule_keepalive(session, self.clock() + self.session_timeout)
+        self.observer.session_started(session)
+
+    def on_reinvite(self, incoming: IncomingRequest) -> None:
+        session = self._session_of(incoming)
+        namespace = session.namespace if session is not None else csta.ED3
+        if incoming.request.body:
+            try:
+                _, namespace = csta.decode_document(incoming.request.body)
+            except csta.CstaDecodeError:
+                pass  # a refresh is a refresh; answer in the session's namespace
+        incoming.respond(
+            200,
+            headers=CSTA_HEADERS,
+            body=csta.encode(csta.RequestSystemStatusResponse(system_status="normal"), namespace),
+        )
+
+    def on_update(self, incoming: IncomingRequest) -> None:
+        """Session refresh by UPDATE; the endpoint has answered it."""
+
+    def on_info(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        session = self._session_of(incoming)
+        if request.content_type not in (None, CSTA_CONTENT_TYPE) and request.body:
+            incoming.respond(415, headers=[("Accept", CSTA_CONTENT_TYPE)])
+            return
+        body, service, result = self.services.handle(session, request.body)
+        self.observer.csta_request(session, service, result)
+        incoming.respond(200, headers=CSTA_HEADERS, body=body)
+        self.events.flush()
+
+    def on_bye(self, dialog, request) -> None:
+        """The peer signed out; on_dialog_ended does the cleanup."""
+
+    def on_dialog_ended(self, dialog, reason: str) -> None:
+        session = dialog.app_data
+        if not isinstance(session, RccSession) or session.ended:
+            return
+        self.sessions.remove(session)
+        self.occupancy.release(session.session_id)
+        if session.remote_number is not None:
+            self.services.remote_logoff(session)
+        self.observer.session_ended(session, reason)
+
+    # -- what we send ------------------------------------------------------
+    def send_info(self, session: RccSession, body: bytes, on_outcome) -> None:
+        if session.ended or not session.dialog.is_live:
+            return
+        self.endpoint.send_request(session.dialog, "INFO", headers=CSTA_HEADERS, body=body, on_outcome=on_outcome)
+
+    def send_event(self, session: RccSession, event) -> None:
+        body = csta.encode(event, session.namespace)
+        name = type(event).__name__
+
+        def outcome(result) -> None:
+            # A real client may never answer an event INFO: silence is tolerated.
+            if session_ending_outcome(result) and not session.ended:
+                self.observer.keepalive_failed(session, f"event {name}: {_outcome_label(result)}", True)
+                self.end_session(session, "event-delivery-failed")
+
+        self.send_info(session, body, outcome)
+        self.observer.event_sent(session, name)
+
+    def _send_keepalive(self, session: RccSession) -> None:
+        body = csta.encode(csta.SystemStatus(system_status="normal"), session.namespace)
+
+        def outcome(result) -> None:
+            if session.ended:
+                return
+            if session_ending_outcome(result):
+                self.observer.keepalive_failed(session, _outcome_label(result), True)
+                self.end_session(session, "keepalive-failed")
+            elif not (isinstance(result, Response) and 200 <= result.status < 300):
+                self.observer.keepalive_failed(session, _outcome_label(result), False)
+
+        self.send_info(session, body, outcome)
+        if self.session_timeout > 0 and not session.ended:
+            self.sessions.schedule_keepalive(session, self.clock() + self.session_timeout)
+
+    def end_session(self, session: RccSession, reason: str) -> None:
+        if session.dialog.is_live:
+            self.endpoint.end_dialog(session.dialog, reason)  # calls on_dialog_ended
+        else:
+            self.on_dialog_ended(session.dialog, reason)
+
+    # -- helpers -------------------------------------------------------------
+    @staticmethod
+    def _session_of(incoming: IncomingRequest) -> RccSession | None:
+        dialog = incoming.dialog
+        session = dialog.app_data if dialog is not None else None
+        return session if isinstance(session, RccSession) else None
+
+    def _peer(self, incoming: IncomingRequest) -> tuple[str, int] | None:
+        return self.endpoint.connection_peer(incoming.conn_id)

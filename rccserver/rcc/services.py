@@ -1,0 +1,264 @@
+"""CSTA services: one handler per request class, and nothing else.
+
+The handler table is the single source of truth for what we offer: the
+GetCSTAFeaturesResponse is built from its keys, so Lync shows exactly the
+features that work. Handlers turn a request into switch operations and return
+the positive response; a failure is an `ErrorCode` (raised as ServiceError, or
+a SwitchError from the switch), answered as CSTAErrorCode in the 200 OK.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from rccserver import csta
+from rccserver.csta import ConnectionID, ErrorCode
+from rccserver.switch import SwitchError
+from rccserver.telnumber import line_number
+
+MAX_DEVICE_ID = 256
+
+
+class ServiceError(Exception):
+    def __init__(self, category: str, value: str) -> None:
+        super().__init__(f"{category}/{value}")
+        self.error_code = ErrorCode(category, value)
+
+
+def _no_session() -> ServiceError:
+    return ServiceError("operation", "generic")
+
+
+class ServiceRunner:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.handlers: dict[type, Callable] = {
+            csta.RequestSystemStatus: self.request_system_status,
+            csta.GetCSTAFeatures: self.get_csta_features,
+            csta.MonitorStart: self.monitor_start,
+            csta.MonitorStop: self.monitor_stop,
+            csta.SnapshotDevice: self.snapshot_device,
+            csta.MakeCall: self.make_call,
+            csta.AnswerCall: self.answer_call,
+            csta.ClearConnection: self.clear_connection,
+            csta.HoldCall: self.hold_call,
+            csta.RetrieveCall: self.retrieve_call,
+            csta.AlternateCall: self.alternate_call,
+            csta.DeflectCall: self.deflect_call,
+            csta.SingleStepTransferCall: self.single_step_transfer,
+            csta.ConsultationCall: self.consultation_call,
+            csta.TransferCall: self.transfer_call,
+            csta.ConferenceCall: self.conference_call,
+            csta.GenerateDigits: self.generate_digits,
+            csta.SetForwarding: self.set_forwarding,
+            csta.GetForwarding: self.get_forwarding,
+            csta.SetDoNotDisturb: self.set_dnd,
+            csta.GetDoNotDisturb: self.get_dnd,
+        }
+        self.features = csta.features_response(self.handlers)
+
+    @property
+    def switch(self):
+        return self.app.switch
+
+    # -- dispatch --------------------------------------------------------------
+    def handle(self, session, body: bytes) -> tuple[bytes, str, str]:
+        """Run one CSTA request; returns (response body, service name, result label)."""
+        namespace = session.namespace if session is not None else csta.ED3
+        try:
+            request, namespace = csta.decode_document(body)
+        except csta.CstaDecodeError as error:
+            return csta.encode(error.error_code, namespace), "undecodable", str(error.error_code)
+        service = type(request).__name__
+        handler = self.handlers.get(type(request))
+        try:
+            if handler is None:
+                raise ServiceError("operation", "invalidFeature")
+            if session is None:
+                raise _no_session()
+            response = handler(session, request)
+        except ServiceError as error:
+            return csta.encode(error.error_code, namespace), service, str(error.error_code)
+        except SwitchError as error:
+            code = ErrorCode(error.category, error.value)
+            return csta.encode(code, namespace), service, str(code)
+        return csta.encode(response, namespace), service, "ok"
+
+    # -- devices ----------------------------------------------------------------
+    def own_device(self, session, device_id: str | None) -> None:
+        """The client may only act on its own line (compared as numbers)."""
+        if device_id is None:
+            return
+        if len(device_id) > MAX_DEVICE_ID:
+            raise ServiceError("operation", "invalidDeviceIdentifier")
+        if device_id != session.line and line_number(device_id) != line_number(session.line):
+            raise ServiceError("operation", "privilegeViolationOnSpecifiedDevice")
+
+    def call_of(self, session, connection: ConnectionID) -> str:
+        self.own_device(session, connection.device_id)
+        if connection.call_id is None:
+            raise ServiceError("operation", "invalidCallIdentifier")
+        return connection.call_id
+
+    def destination(self, uri: str) -> str:
+        """A dialled number as the switch knows it: a station extension or an external number."""
+        if len(uri) > MAX_DEVICE_ID:
+            raise ServiceError("operation", "invalidDeviceIdentifier")
+        station = self.app.data.cic.station_for_line(uri)
+        if station is not None:
+            return station.extension
+        number = line_number(uri)
+        if not number:
+            raise ServiceError("operation", "invalidDestination")
+        return uri
+
+    def connection(self, session, call_id: str) -> ConnectionID:
+        return ConnectionID(call_id=call_id, device_id=session.line)
+
+    def device_of(self, session):
+        device = session.device
+        if device is None:
+            raise ServiceError("operation", "invalidDeviceIdentifier")
+        return device
+
+    # -- remote-number logons ------------------------------------------------------
+    def remote_logon(self, session) -> None:
+        """Calls to this user's extension ring the remote number they logged on with."""
+
+    def remote_logoff(self, session) -> None:
+        pass
+
+    # -- services --------------------------------------------------------------------
+    def request_system_status(self, session, request):
+        return csta.RequestSystemStatusResponse(system_status="normal")
+
+    def get_csta_features(self, session, request):
+        return self.features
+
+    def monitor_start(self, session, request):
+        self.own_device(session, request.monitor_object)
+        monitor = self.app.sessions.start_monitor(session, request.monitor_object)
+        return csta.MonitorStartResponse(monitor_cross_ref_id=monitor.cross_ref_id)
+
+    def monitor_stop(self, session, request):
+        monitor = self.app.sessions.monitor(request.monitor_cross_ref_id)
+        if monitor is None or monitor.session is not session:
+            raise ServiceError("operation", "invalidCrossRefID")
+        self.app.sessions.stop_monitor(request.monitor_cross_ref_id)
+        return csta.MonitorStopResponse()
+
+    def snapshot_device(self, session, request):
+        self.own_device(session, request.snapshot_object)
+        infos = tuple(
+            csta.SnapshotDeviceResponseInfo(
+                connection=self.connection(session, call_id), local_connection_state=state
+            )
+            for call_id, state in self.switch.snapshot(self.device_of(session))
+        )
+        return csta.SnapshotDeviceResponse(calls=infos)
+
+    def make_call(self, session, request):
+        self.own_device(session, request.calling_device)
+        call_id = self.switch.make_call(self.device_of(session), self.destination(request.called_directory_number))
+        return csta.MakeCallResponse(
+            calling_device=ConnectionID(call_id=call_id, device_id=request.calling_device),
+            called_device=request.called_directory_number,
+        )
+
+    def answer_call(self, session, request):
+        self.switch.answer_call(self.device_of(session), self.call_of(session, request.call_to_be_answered))
+        return csta.AnswerCallResponse()
+
+    def clear_connection(self, session, request):
+        self.switch.clear_connection(self.device_of(session), self.call_of(session, request.connection_to_be_cleared))
+        return csta.ClearConnectionResponse()
+
+    def hold_call(self, session, request):
+        self.switch.hold_call(self.device_of(session), self.call_of(session, request.call_to_be_held))
+        return csta.HoldCallResponse()
+
+    def retrieve_call(self, session, request):
+        self.switch.retrieve_call(self.device_of(session), self.call_of(session, request.call_to_be_retrieved))
+        return csta.RetrieveCallResponse()
+
+    def alternate_call(self, session, request):
+        self.switch.alternate_call(
+            self.device_of(session), self.call_of(session, request.held_call), self.call_of(session, request.active_call)
+        )
+        return csta.AlternateCallResponse()
+
+    def deflect_call(self, session, request):
+        self.switch.deflect_call(
+            self.device_of(session), self.call_of(session, request.call_to_be_diverted),
+            self.destination(request.new_destination),
+        )
+        return csta.DeflectCallResponse()
+
+    def single_step_transfer(self, session, request):
+        new_call = self.switch.single_step_transfer(
+            self.device_of(session), self.call_of(session, request.active_call),
+            self.destination(request.transferred_to),
+        )
+        transferred = ConnectionID(call_id=new_call, device_id=request.transferred_to) if new_call else None
+        return csta.SingleStepTransferCallResponse(transferred_call=transferred)
+
+    def consultation_call(self, session, request):
+        new_call = self.switch.consultation_call(
+            self.device_of(session), self.call_of(session, request.existing_call),
+            self.destination(request.consulted_device),
+        )
+        return csta.ConsultationCallResponse(initiated_call=self.connection(session, new_call))
+
+    def transfer_call(self, session, request):
+        result = self.switch.transfer_call(
+            self.device_of(session), self.call_of(session, request.held_call), self.call_of(session, request.active_call)
+        )
+        transferred = ConnectionID(call_id=result, device_id=None) if result else None
+        return csta.TransferCallResponse(transferred_call=transferred)
+
+    def conference_call(self, session, request):
+        conference = self.switch.conference_call(
+            self.device_of(session), self.call_of(session, request.held_call), self.call_of(session, request.active_call)
+        )
+        return csta.ConferenceCallResponse(conference_call=self.connection(session, conference))
+
+    def generate_digits(self, session, request):
+        self.switch.generate_digits(
+            self.device_of(session), self.call_of(session, request.connection_to_send_digits),
+            request.characters_to_send,
+        )
+        return csta.GenerateDigitsResponse()
+
+    def set_forwarding(self, session, request):
+        self.own_device(session, request.device)
+        if request.forwarding_type is None:
+            raise ServiceError("operation", "valueOutOfRange")
+        destination = None
+        if request.activate_forward:
+            if not request.forward_dn:
+                raise ServiceError("operation", "invalidForwardingDestination")
+            destination = self.destination(request.forward_dn)
+        self.switch.set_forwarding(
+            self.device_of(session), request.forwarding_type, request.activate_forward, destination,
+            ring_count=request.ring_count,
+        )
+        return csta.SetForwardingResponse()
+
+    def get_forwarding(self, session, request):
+        self.own_device(session, request.device)
+        items = tuple(
+            csta.ForwardListItem(
+                forwarding_type=item.forwarding_type, forward_status=item.active,
+                forward_dn=item.destination, ring_count=item.ring_count,
+            )
+            for item in self.switch.get_forwarding(self.device_of(session))
+        )
+        return csta.GetForwardingResponse(forwarding_list=items)
+
+    def set_dnd(self, session, request):
+        self.own_device(session, request.device)
+        self.switch.set_dnd(self.device_of(session), request.do_not_disturb_on)
+        return csta.SetDoNotDisturbResponse()
+
+    def get_dnd(self, session, request):
+        self.own_device(session, request.device)
+        return csta.GetDoNotDisturbResponse(do_not_disturb_on=self.switch.get_dnd(self.device_of(session)))

@@ -1,0 +1,328 @@
+"""Wiring: one server instance's objects, built from a Config.
+
+The Runtime owns the data (directory cache, CIC data), the station occupancy
+registry, the switch, the SIP endpoint and RCC application, the SIP listener
+and the admin site. It is also the admin API's backend and the RCC
+application's observer (RCCServer log + metrics).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import attrs
+from twisted.application import internet, service
+from twisted.internet import defer, endpoints
+from twisted.logger import Logger
+
+from rccserver import rcclog
+from rccserver.admin.api import AdminError, make_site
+from rccserver.cic.data import CicDataError, load_cic_data
+from rccserver.config import Config
+from rccserver.directory.reloader import DirectoryReloader, load_directory
+from rccserver.directory.cache import DirectoryError
+from rccserver.endpoint_driver import EndpointDriver
+from rccserver.logon import LogonDecision
+from rccserver.metrics import Metrics
+from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.application import RccApplication
+from rccserver.rcc.session import RccSession
+from rccserver.reloadclient import write_outcome
+from rccserver.sip.endpoint import Endpoint
+from rccserver.switch import SwitchError
+from rccserver.switch.embedded import EmbeddedSwitch
+from rccserver.telnumber import line_number
+from rccserver.transport.listener import listener_from_line
+from rccserver.transport.limits import TransportLimits
+from rccserver.transport.outbound import ConnectionPool
+
+log = Logger(namespace="rccserver.runtime")
+
+
+class DataError(Exception):
+    """A data file named by the configuration cannot be loaded (at start)."""
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+@attrs.define
+class Data:
+    """The current directory cache and CIC data; replaced whole on reload."""
+
+    directory: object
+    cic: object
+
+
+class Runtime:
+    def __init__(self, config: Config, reactor) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.metrics = Metrics()
+        self.sip_port: int | None = None
+        self.admin_port: int | None = None
+        self._reload_seq = 0
+        self._reloading: defer.Deferred | None = None
+        self._services: list[service.IService] = []
+
+    # -- start -------------------------------------------------------------------
+    def start(self) -> None:
+        config = self.config
+        self.log_observer = rcclog.start_rcc_log(config)
+        try:
+            directory = load_directory(config.directory)
+            cic = load_cic_data(config.cic.data_file)
+        except (DirectoryError, CicDataError) as error:
+            raise DataError(str(error)) from error
+        self.data = Data(directory=directory, cic=cic)
+        self.reloader = DirectoryReloader(config.directory, reactor=self.reactor, initial=directory)
+        self.occupancy = OccupancyRegistry()
+        self.switch = EmbeddedSwitch(
+            [station.extension for station in cic.stations],
+            auto_answer_after=config.switch.auto_answer_after,
+            ring_interval=config.switch.ring_interval,
+            clock=self.reactor.seconds,
+        )
+        self.app = RccApplication(
+            data=self.data,
+            occupancy=self.occupancy,
+            switch=self.switch,
+            session_timeout=config.line.session_timeout,
+            domain_name=config.line.domain_name,
+            clock=self.reactor.seconds,
+            observer=self,
+        )
+        self.endpoint = Endpoint(
+            self.app,
+            domain_name=config.line.domain_name,
+            clock=self.reactor.seconds,
+            session_expires=config.line.session_expires,
+            min_se=config.line.min_se,
+        )
+        self.app.attach(self.endpoint)
+        self.pool = ConnectionPool(reactor=self.reactor, sink=None)
+        self.driver = EndpointDriver(self.endpoint, self.reactor, pool=self.pool, tickers=(self.app,))
+        self.pool.sink = self.driver
+        limits = TransportLimits(
+            max_connections_per_source=config.line.max_connections_per_source,
+            idle_timeout=config.line.idle_timeout,
+            header_timeout=config.line.header_timeout,
+        )
+        self.listener = listener_from_line(
+            config.line, reactor=self.reactor, sink=self.driver, limits=limits,
+            on_rejected=self.connection_rejected,
+        )
+        self._services.append(self.listener)
+        if config.admin.listen:
+            host, _, port = config.admin.listen.rpartition(":")
+            host = host.strip("[]")
+            admin_endpoint = endpoints.TCP4ServerEndpoint(self.reactor, int(port), interface=host) if ":" not in host \
+                else endpoints.TCP6ServerEndpoint(self.reactor, int(port), interface=host)
+            self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(self))
+            self._services.append(self.admin_service)
+
+    def services(self) -> list[service.IService]:
+        return list(self._services)
+
+    def after_start(self) -> None:
+        self.sip_port = self.listener.port
+
+    # -- stop ----------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def shutdown(self, grace: float):
+        """BYE every dialog, give the BYEs a moment to be answered, close connections."""
+        self.endpoint.shutdown()
+        self.driver.flush()
+        if grace > 0 and len(self.app.sessions) == 0:
+            from twisted.internet import task
+
+            yield task.deferLater(self.reactor, min(grace, 0.5), lambda: None)
+        yield self.pool.close_all()
+        rcclog.log_shutdown()
+
+    # -- reload -----------------------------------------------------------------------
+    def reload(self) -> defer.Deferred:
+        """Reload the directory (in a thread) and the CIC data; swap both on success."""
+        if self._reloading is not None:
+            return self._reloading  # one reload at a time; callers share the outcome
+        started = time.monotonic()
+
+        def loaded(outcome):
+            self._reloading = None
+            if not outcome.ok:
+                return self._reload_failed(outcome.error)
+            try:
+                cic = load_cic_data(self.config.cic.data_file)
+            except CicDataError as error:
+                return self._reload_failed(str(error))
+            self.data.directory = self.reloader.current
+            self.data.cic = cic
+            self.switch.sync_stations([station.extension for station in cic.stations])
+            result = {
+                "ok": True,
+                "users": len(self.data.directory),
+                "added": sorted(outcome.diff.added),
+                "removed": sorted(outcome.diff.removed),
+                "changed": sorted(outcome.diff.changed),
+                "would_refuse": self._sessions_now_refused(),
+                "elapsed": round(time.monotonic() - started, 3),
+            }
+            return self._publish_reload(result)
+
+        def crashed(failure):
+            self._reloading = None
+            return self._reload_failed(failure.getErrorMessage())
+
+        self._reloading = self.reloader.reload()
+        self._reloading.addCallbacks(loaded, crashed)
+        return self._reloading
+
+    def _reload_failed(self, error: str) -> dict:
+        return self._publish_reload({"ok": False, "error": error})
+
+    def _publish_reload(self, result: dict) -> dict:
+        self._reload_seq += 1
+        result["seq"] = self._reload_seq
+        self.metrics.reloads.labels(result="ok" if result["ok"] else "failed").inc()
+        rcclog.log_reload(result)
+        try:
+            write_outcome(self.config.server.pid_file, result)
+        except OSError as error:
+            log.warn("cannot write the reload outcome: {error}", error=error)
+        return result
+
+    def _sessions_now_refused(self) -> list[str]:
+        """Live sessions that a logon with the new data would refuse (they stay up)."""
+        from rccserver.logon import LogonAttempt, decide_logon
+
+        refused = []
+        for session in self.app.sessions:
+            attempt = LogonAttempt(content_type="application/csta+xml", csta_ok=True,
+                                   line=session.line, from_uri=session.lync_uri)
+            decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy,
+                                    holder=session.session_id)
+            if decision.code != "Cs_Success":
+                refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
+        return refused
+
+    # -- observer (RCCServer log + metrics) ----------------------------------------------
+    def logon(self, decision: LogonDecision, peer) -> None:
+        self.metrics.logons.labels(code=decision.code).inc()
+        rcclog.log_logon(decision, peer=peer)
+
+    def session_started(self, session: RccSession) -> None:
+        self.metrics.sessions.set(len(self.app.sessions))
+        rcclog.log_session_start(session)
+
+    def session_ended(self, session: RccSession, reason: str) -> None:
+        self.metrics.sessions.set(len(self.app.sessions))
+        self.metrics.monitors.set(self.app.sessions.monitor_count)
+        rcclog.log_session_end(session, reason)
+
+    def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None:
+        self.metrics.keepalive_failures.labels(outcome="ended" if ends_session else "tolerated").inc()
+        rcclog.log_keepalive_failure(session, outcome, ends_session)
+
+    def csta_request(self, session, service_name: str, result: str) -> None:
+        self.metrics.csta_requests.labels(service=service_name, result=result).inc()
+        self.metrics.monitors.set(self.app.sessions.monitor_count)
+
+    def event_sent(self, session, event: str) -> None:
+        self.metrics.events_sent.labels(event=event).inc()
+
+    def connection_rejected(self, peer, reason: str) -> None:
+        self.metrics.rejected_connections.labels(reason=reason.split(" ")[0]).inc()
+        rcclog.log_rejected_connection(peer, reason)
+
+    # -- admin backend -------------------------------------------------------------------
+    def _after_switch_change(self) -> None:
+        self.app.events.flush()
+        self.driver.flush()
+
+    def _switch_call(self, operation, *args):
+        try:
+            result = operation(*args)
+        except SwitchError as error:
+            status = 404 if error.value in ("invalidCallIdentifier", "invalidDeviceIdentifier") else 409
+            raise AdminError(status, f"{error.category}/{error.value}: {error}") from None
+        finally:
+            self._after_switch_change()
+        return result
+
+    def _party(self, text: str) -> str:
+        station = self.data.cic.station_for_line(text if ":" in text else f"tel:{text}")
+        if station is not None:
+            return station.extension
+        if not line_number(text):
+            raise AdminError(400, f"{text!r} is not a number or tel URI")
+        return text if text.startswith("tel:") else f"tel:{text}"
+
+    def place_call(self, from_: str, to: str) -> str:
+        return self._switch_call(self.switch.place_call, self._party(from_), self._party(to))
+
+    def external_answer(self, call_id: str) -> None:
+        self._switch_call(self.switch.external_answer, call_id)
+
+    def external_hangup(self, call_id: str) -> None:
+        self._switch_call(self.switch.external_hangup, call_id)
+
+    def _station(self, extension: str):
+        station = self.data.cic.station_by_extension(extension)
+        if station is None:
+            raise AdminError(404, f"no station with extension {extension!r}")
+        return station
+
+    def client_login(self, extension: str, user_id: str) -> None:
+        station = self._station(extension)
+        if self.data.cic.user_by_id(user_id) is None:
+            raise AdminError(404, f"no CIC user {user_id!r}")
+        claim = self.occupancy.acquire(station.extension, user_id, f"client:{station.extension}", "client")
+        if not claim.ok:
+            raise AdminError(409, f"station {extension} is in use by {claim.other_user}")
+
+    def client_logout(self, extension: str) -> None:
+        station = self._station(extension)
+        if not self.occupancy.release(f"client:{station.extension}"):
+            raise AdminError(409, f"no CIC client is logged on to station {extension}")
+
+    def sessions_snapshot(self) -> list[dict]:
+        return [
+            {
+                "lync_uri": s.lync_uri,
+                "cic_user": s.cic_user,
+                "domain_account": s.domain_account,
+                "station": s.station,
+                "line": s.line,
+                "remote_number": s.remote_number,
+                "monitors": sorted(s.monitors),
+                "remote": f"{s.peer[0]}:{s.peer[1]}" if s.peer else None,
+                "started": _iso(s.started_at),
+                "call_id": s.dialog.call_id,
+            }
+            for s in self.app.sessions
+        ]
+
+    def stations_snapshot(self) -> list[dict]:
+        rows = []
+        for station in self.data.cic.stations:
+            occupant = self.occupancy.occupant(station.extension)
+            holders = self.occupancy.holders(station.extension)
+            rows.append({
+                "extension": station.extension,
+                "name": station.name,
+                "user": occupant,
+                "how": sorted({h.kind for h in holders}) if holders else [],
+                "state": self.switch.station_state(station.extension),
+                "calls": [
+                    {"call_id": call_id, "state": state}
+                    for call_id, state in self.switch.snapshot(station.extension)
+                ],
+            })
+        return rows
+
+    def calls_snapshot(self) -> list[dict]:
+        return self.switch.calls_snapshot()
+
+    def metrics_exposition(self) -> bytes:
+        return self.metrics.exposition()
