@@ -17,7 +17,7 @@ from typing import Any, TypeVar, Union
 
 from rccserver.sip.errors import HeaderError, SipParseError
 from rccserver.sip.headers import Headers
-from rccserver.sip.uri import NameAddr, Uri, parse_name_addr, parse_uri
+from rccserver.sip.uri import NameAddr, Uri, parse_name_addr, parse_uri, split_header_list
 from rccserver.sip.via import Via, parse_via
 
 REASON_PHRASES: dict[int, str] = {
@@ -168,10 +168,11 @@ class _Message:
 
     @property
     def top_via(self) -> Via:
-        vias = self.vias
-        if not vias:
+        """The first via-parm (only that one is parsed)."""
+        raw = self.headers.get("Via")
+        if raw is None:
             raise HeaderError("missing Via header")
-        return vias[0]
+        return self._cached("top_via", raw, _parse_first_via)
 
     @property
     def content_type(self) -> str | None:
@@ -230,6 +231,14 @@ class _Message:
 
 def _without_length(headers: Headers) -> list[tuple[str, str]]:
     return [item for item in headers._items if item[0] != "Content-Length"]
+
+
+def _parse_first_via(raw: str) -> Via:
+    if "," in raw:
+        items = split_header_list(raw)
+        if items:
+            return parse_via(items[0])
+    return parse_via(raw)
 
 
 def _parse_cseq(value: str) -> tuple[int, str]:

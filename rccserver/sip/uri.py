@@ -12,6 +12,7 @@ URIs by the RFC 3261 §19.1.4 rules.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Union
 from urllib.parse import unquote_to_bytes
@@ -211,6 +212,12 @@ class AbsoluteUri:
 Uri = Union[SipUri, TelUri, AbsoluteUri]
 
 
+# Results are immutable, and within a dialog the same From/To/Request-URI text comes back
+# with every request, so a small cache pays; it is bounded, and errors are never cached.
+_CACHE_SIZE = 2048
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_uri(text: str) -> Uri:
     """Parse a URI as it appears in a Request-URI or inside '<' '>'.
 
@@ -422,6 +429,7 @@ def split_params(text: str) -> Params:
     return tuple((m.group("name"), m.group("value")) for m in _GENERIC_PARAM_RE.finditer(text))
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_name_addr(text: str) -> NameAddr:
     """Parse `"Display" <uri>;p=v`, `Display <uri>`, `<uri>` or a bare addr-spec `uri;p=v`.
 
