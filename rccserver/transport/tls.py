@@ -102,7 +102,7 @@ def load_private_key(path: str | os.PathLike[str]):
 
 
 def _load_identity(certificate: str | os.PathLike[str], private_key: str | os.PathLike[str]):
-    """(leaf, chain extras, key) as pyOpenSSL objects, checked to belong together."""
+    """(leaf, chain extras, key), checked to belong together."""
     chain = load_certificates(certificate)
     key = load_private_key(private_key)
     leaf = chain[0]
@@ -112,11 +112,7 @@ def _load_identity(certificate: str | os.PathLike[str], private_key: str | os.Pa
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ):
         raise TlsConfigError(f"{private_key}: private key does not match the certificate in {certificate}")
-    return (
-        crypto.X509.from_cryptography(leaf),
-        [crypto.X509.from_cryptography(extra) for extra in chain[1:]],
-        crypto.PKey.from_cryptography_key(key),
-    )
+    return leaf, chain[1:], key
 
 
 def _has_client_auth(certificate: crypto.X509) -> bool:
@@ -158,18 +154,17 @@ class ServerTlsContext:
             context.add_extra_chain_cert(extra)
         context.use_privatekey(key)
         context.check_privatekey()  # already compared above; OpenSSL's own check costs nothing
-        self.authorities: list[crypto.X509] = []
-        for path in authority_certificates:
-            for cert in load_certificates(path, "authority certificate"):
-                self.authorities.append(crypto.X509.from_cryptography(cert))
+        self.authorities: list[x509.Certificate] = [
+            cert for path in authority_certificates for cert in load_certificates(path, "authority certificate")
+        ]
         if mutual_tls:
             if not self.authorities:
                 raise TlsConfigError("mutual_tls needs at least one authority certificate to verify clients")
             store = context.get_cert_store()
             for authority in self.authorities:
-                store.add_cert(authority)
-            # Tell clients which CAs we accept, so they pick the right certificate.
-            context.set_client_ca_list([authority.get_subject() for authority in self.authorities])
+                store.add_cert(crypto.X509.from_cryptography(authority))
+                # Tell clients which CAs we accept, so they pick the right certificate.
+                context.add_client_ca(authority)
             context.set_verify(
                 SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT | SSL.VERIFY_CLIENT_ONCE,
                 self._verify,
@@ -242,9 +237,10 @@ def client_options(
     if certificate is not None and private_key is not None:
         leaf, extras, key = _load_identity(certificate, private_key)
         client_certificate = twisted_ssl.PrivateCertificate.fromCertificateAndKeyPair(
-            twisted_ssl.Certificate(leaf), twisted_ssl.KeyPair(key)
+            twisted_ssl.Certificate(crypto.X509.from_cryptography(leaf)),
+            twisted_ssl.KeyPair(crypto.PKey.from_cryptography_key(key)),
         )
-        extra_options = {"extraCertChain": extras} if extras else {}
+        extra_options = {"extraCertChain": [crypto.X509.from_cryptography(e) for e in extras]} if extras else {}
     else:
         extra_options = {}
     return twisted_ssl.optionsForClientTLS(
