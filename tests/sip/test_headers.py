@@ -1,6 +1,6 @@
 """Header names (compact forms, canonical case) and the ordered case-insensitive header list."""
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sip_strategies as s
@@ -101,6 +101,7 @@ def test_non_string_value_refused():
 names = st.sampled_from(["Via", "v", "To", "t", "Route", "X-A", "x-a", "Subject", "Call-ID", "i"])
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(names, s.tokens), max_size=12), names, s.tokens)
 def test_set_then_get_model(items, name, value):
     h = Headers(items)

@@ -295,3 +295,25 @@ def test_extra_test_dat_refused(corpora):
     with pytest.raises(SipParseError) as info:
         parse_message(load(corpora, "extra/test.dat"))
     assert "without ':'" in info.value.reason and info.value.partial is None
+
+
+def _verdict(data: bytes) -> str:
+    try:
+        parse_message(data)
+    except SipParseError as exc:
+        answerable = ", answerable" if exc.partial is not None else ""
+        return f"refused {exc.status}{answerable}: {exc.reason}"
+    return "accepted"
+
+
+def test_docs_table_matches_the_parser(corpora):
+    """docs/rfc4475.md states each message's verdict; keep it true."""
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "rfc4475.md").read_text()
+    folders = {p.stem: p for p in (corpora / "rfc4475").glob("*/*.dat")}
+    checked = set()
+    for line in doc.splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in line.strip().strip("|").split(" | ")]
+        if len(cells) >= 4 and cells[0] in folders and cells[0] not in checked:
+            assert cells[3] == _verdict(folders[cells[0]].read_bytes()), cells[0]
+            checked.add(cells[0])
+    assert checked == set(folders)

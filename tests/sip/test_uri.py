@@ -180,17 +180,19 @@ def test_split_header_list_honours_quotes_and_brackets():
         "<sip:a,b>", "", '"x,y" <sip:c>', ""]
 
 
+@settings(deadline=None)
 @given(st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))))
 def test_quote_unquote_round_trip(text):
     assert unquote_string(quote_string(text)) == text
 
 
+@settings(deadline=None)
 @given(s.uris)
 def test_uri_object_text_round_trip(uri):
     assert parse_uri(str(uri)) == uri
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(s.uri_texts)
 def test_uri_text_is_stable(text):
     uri = parse_uri(text)
@@ -198,18 +200,20 @@ def test_uri_text_is_stable(text):
     assert uri_equal(uri, str(uri))
 
 
+@settings(deadline=None)
 @given(s.name_addrs)
 def test_name_addr_object_text_round_trip(na):
     assert parse_name_addr(str(na)) == na
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(s.name_addr_texts)
 def test_name_addr_text_is_stable(text):
     na = parse_name_addr(text)
     assert parse_name_addr(str(na)) == na
 
 
+@settings(deadline=None)
 @given(st.text(max_size=60))
 def test_parse_never_raises_anything_else(text):
     for parse in (parse_uri, parse_name_addr):

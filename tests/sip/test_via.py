@@ -1,6 +1,6 @@
 """Via values: fields, Lync/sipe quirks, IPv6, parameter helpers, errors, round trip."""
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 import sip_strategies as s
 from rccserver.sip.errors import SipParseError
@@ -65,6 +65,7 @@ def test_errors_are_precise(text, words):
         assert word in info.value.reason, info.value.reason
 
 
+@settings(deadline=None)
 @given(s.vias)
 def test_round_trip(via):
     assert parse_via(str(via)) == via
