@@ -1,6 +1,7 @@
 """Via values: fields, Lync/sipe quirks, IPv6, parameter helpers, errors, round trip."""
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sip_strategies as s
 from rccserver.sip.errors import SipParseError
@@ -69,3 +70,12 @@ def test_errors_are_precise(text, words):
 @given(s.vias)
 def test_round_trip(via):
     assert parse_via(str(via)) == via
+
+
+@settings(deadline=None)
+@given(st.text(max_size=80))
+def test_parse_never_raises_anything_else(text):
+    try:
+        parse_via(text)
+    except SipParseError as exc:
+        assert exc.reason.startswith("malformed Via")
