@@ -17,7 +17,12 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.error import ConnectError, DNSLookupError, TimeoutError as TwistedTimeoutError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectingCancelledError,
+    DNSLookupError,
+    TimeoutError as TwistedTimeoutError,
+)
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
@@ -156,7 +161,8 @@ class ConnectionPool:
 
     def _explain(self, key: TargetKey, failure: Failure) -> ConnectFailed:
         error = failure.value
-        if isinstance(error, (defer.TimeoutError, defer.CancelledError, TwistedTimeoutError)):
+        if isinstance(error, (defer.TimeoutError, defer.CancelledError, ConnectingCancelledError,
+                              TwistedTimeoutError)):
             cause = f"timed out after {self.limits.connect_timeout:g} s"
         elif isinstance(error, DNSLookupError):
             cause = f"cannot resolve {key[0]}"
