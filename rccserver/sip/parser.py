@@ -48,8 +48,9 @@ _TOKEN_RE = re.compile(TOKEN)
 _VERSION_RE = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
 _STATUS_LINE_RE = re.compile(r"([Ss][Ii][Pp]/[0-9]+\.[0-9]+) ([0-9]+)(?: (.*))?", re.S)
 _DIGITS_RE = re.compile(r"[0-9]+")
-_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
-_CALL_ID_RE = re.compile(rf"{_WORD}(?:@{_WORD})?")
+# RFC 3261 makes Call-ID `word ["@" word]`; stacks in the field use more characters
+# (e.g. base64 '='), and the value is only ever compared, so any run of non-blanks is taken.
+_CALL_ID_RE = re.compile(r"[^ \t]+")
 _VIA_RE = re.compile(VIA_LIST)
 _NAME_ADDR_RE = re.compile(NAME_ADDR_ITEM)
 _CONTACT_RE = re.compile(rf"\*|{NAME_ADDR_ITEM}(?:{SWS},{SWS}{NAME_ADDR_ITEM})*")
