@@ -7,8 +7,7 @@ import pytest
 
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.parser import SipParseError, parse_message
-from rccserver.sip.uri import AbsoluteUri, SipUri, TelUri, parse_name_addr, uri_equal
-from rccserver.sip.via import parse_via
+from rccserver.sip.uri import AbsoluteUri, SipUri, parse_name_addr, uri_equal
 
 
 def load(corpora: pathlib.Path, name: str) -> bytes:
