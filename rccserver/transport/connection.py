@@ -31,7 +31,7 @@ from typing import Protocol as TypingProtocol
 from OpenSSL import SSL, crypto
 from twisted.internet import defer, error as net_error
 from twisted.internet.interfaces import IDelayedCall, IHandshakeListener, IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -241,7 +241,7 @@ class SipStreamProtocol(Protocol):
             # A new message has begun: it gets its own header_timeout from now.
             self._start_header_timer("message not completed")
 
-    def connectionLost(self, reason: Failure = net_error.ConnectionDone()) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         previous = self.state
         self._move(Event.LOST)
         for name in ("_idle", "_header", "_grace"):
@@ -252,15 +252,15 @@ class SipStreamProtocol(Protocol):
             text = self._handshake_failure(reason, text)
             if self.on_rejected is not None and not self.outbound and previous is not State.CONNECTING:
                 self.on_rejected(self.peer, text)
+        if self.on_closed is not None:  # bookkeeping first, whatever the callbacks below do
+            self.on_closed(self)
+        self.lost.callback(None)
         if not self.ready.called:
             self.ready.errback(HandshakeFailed(text) if never_open else ConnectionClosedError(text))
             self.ready.addErrback(lambda failure: None)  # nobody may be waiting
         if self._told_sink:
             assert self.connection is not None
             self.sink.connection_lost(self.connection, text)
-        if self.on_closed is not None:
-            self.on_closed(self)
-        self.lost.callback(None)
 
     def _handshake_failure(self, reason: Failure, text: str) -> str:
         if self.transport_name != TLS:

@@ -17,7 +17,7 @@ from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReact
 from twisted.internet.protocol import Factory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from rccserver.transport.access import AccessList
+from rccserver.transport.access import AccessList, parse_address
 from rccserver.transport.connection import (
     TCP,
     TLS,
@@ -29,6 +29,11 @@ from rccserver.transport.connection import (
 )
 from rccserver.transport.limits import SourceCounter, TransportLimits
 from rccserver.transport.tls import ServerTlsContext, server_context
+
+
+def source_of(host: str) -> str:
+    """One key per computer: an IPv4 peer counts the same whether or not it arrives IPv4-mapped."""
+    return str(parse_address(host))
 
 
 class SipServerFactory(Factory):
@@ -63,8 +68,9 @@ class SipServerFactory(Factory):
             on_rejected=self.on_rejected,
             on_closed=self._forget,
         )
-        self.protocols[protocol] = addr.host
-        self.sources.add(addr.host)
+        source = source_of(addr.host)
+        self.protocols[protocol] = source
+        self.sources.add(source)
         return protocol
 
     def _forget(self, protocol: SipStreamProtocol) -> None:
@@ -87,8 +93,9 @@ class AdmissionFactory(Factory):
             self.server.on_rejected(peer, "access denied by the access list")
             return None  # Twisted closes the socket without reading from it
         limit = self.server.limits.max_connections_per_source
-        if self.server.sources.count(addr.host) >= limit:
-            self.server.on_rejected(peer, f"too many connections from {addr.host} (limit {limit})")
+        source = source_of(addr.host)
+        if self.server.sources.count(source) >= limit:
+            self.server.on_rejected(peer, f"too many connections from {source} (limit {limit})")
             return None
         return self.inner.buildProtocol(addr)
 
