@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 
 from rccserver.transport.limits import TransportLimits
