@@ -73,6 +73,7 @@ class ProbeOptions:
     call: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     call_wait: float = DEFAULT_CALL_WAIT
+    answer_grace: float = ANSWER_GRACE
 
     @property
     def target(self) -> str:
@@ -187,15 +188,15 @@ class _Dialog:
         key = self.send(request)
         return self.wait_final([key], timeout)[key]
 
-    def pump_until(self, done: Callable[[], bool], deadline: float) -> None:
-        """Answer server requests until `done()` or the deadline (no exception at the deadline)."""
-        while not done():
-            try:
-                message = self.connection.receive(deadline)
-            except WaitTimeout:
-                return
-            if isinstance(message, Request):
-                self._serve(message)
+    def pump_once(self, deadline: float) -> bool:
+        """Answer the next server request (or skip a stray response); False at the deadline."""
+        try:
+            message = self.connection.receive(deadline)
+        except WaitTimeout:
+            return False
+        if isinstance(message, Request):
+            self._serve(message)
+        return True
 
     def _serve(self, request: Request) -> None:
         status, body = 200, b""
@@ -334,7 +335,7 @@ def _logon(options: ProbeOptions, session: _Dialog, report: Report) -> bool:
     if response.status >= 300:
         finding: Finding = logon_refusal(response.status, response.reason, response.headers.get_all("Warning"))
         report.add("logon", Status.FAIL, finding.summary, finding.hint,
-                   status=response.status, code=finding.code, server_detail=finding.detail)
+                   sip_status=response.status, code=finding.code, server_detail=finding.detail)
         return False
     session.dialog.on_invite_response(response)
     session.connection.send(session.dialog.ack(invite.cseq[0]))
@@ -342,21 +343,21 @@ def _logon(options: ProbeOptions, session: _Dialog, report: Report) -> bool:
         answer = csta.decode(response.body)
     except csta.CstaDecodeError as error:
         report.add("logon", Status.FAIL, f"INVITE answered {response.status} but its body is not CSTA: {error}",
-                   "the peer is not rccserver, or it is broken: see the RCCServer log", status=response.status)
+                   "the peer is not rccserver, or it is broken: see the RCCServer log", sip_status=response.status)
         return False
     if not isinstance(answer, csta.RequestSystemStatusResponse):
         report.add("logon", Status.FAIL, f"INVITE answered {response.status} with {type(answer).__name__}, "
-                   "not RequestSystemStatusResponse", "see the RCCServer log", status=response.status)
+                   "not RequestSystemStatusResponse", "see the RCCServer log", sip_status=response.status)
         return False
     if answer.system_status != "normal":
         report.add("logon", Status.FAIL, f"systemStatus is {answer.system_status!r}, not 'normal'",
-                   "Lync starts RCC only on 'normal': see the RCCServer log", status=response.status)
+                   "Lync starts RCC only on 'normal': see the RCCServer log", sip_status=response.status)
         return False
     expires = response.headers.get("Session-Expires")
     detail = f"INVITE answered {response.status} {response.reason}, systemStatus normal, Cs_Success"
     if expires:
         detail += f", Session-Expires {expires}"
-    report.add("logon", Status.OK, detail, status=response.status, code="Cs_Success",
+    report.add("logon", Status.OK, detail, sip_status=response.status, code="Cs_Success",
                session_expires=expires)
     return True
 
@@ -416,17 +417,18 @@ def _test_call(options: ProbeOptions, session: _Dialog, report: Report, xref: st
     def ours() -> list[ReceivedEvent]:
         return [event for event in session.events if _is_ours(event, xref, call_id)]
 
-    delivered_at: list[float] = []
-
-    def settled() -> bool:
+    # Collect events until the call settles: answered, failed or cleared; or, if it only
+    # rings, a short grace after delivery; or at the latest after --call-wait.
+    deadline = session.clock() + options.call_wait
+    delivered = False
+    while session.clock() < deadline:
         names = {event.name for event in ours()}
         if names & CALL_FINAL_EVENTS or session.ended_by_server:
-            return True
-        if "DeliveredEvent" in names and not delivered_at:
-            delivered_at.append(session.clock())
-        return bool(delivered_at) and session.clock() - delivered_at[0] >= ANSWER_GRACE
-
-    session.pump_until(settled, session.clock() + options.call_wait)
+            break
+        if "DeliveredEvent" in names and not delivered:
+            delivered = True
+            deadline = min(deadline, session.clock() + options.answer_grace)
+        session.pump_once(deadline)
     names = [event.name for event in ours()]
     shown = ", ".join(name.removesuffix("Event") for name in names) or "none"
     cleared = _clear_call(options, session, call_id)

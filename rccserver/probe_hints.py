@@ -173,6 +173,8 @@ def connect_failure(error: OSError, *, tls: bool, client_cert: bool) -> Finding:
     answer. `tls`: the probe used TLS; `client_cert`: it offered a client certificate."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return _verify_failure(error)
+    if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return _tls_dropped(error, client_cert=client_cert)
     if isinstance(error, ssl.SSLError):
         return _tls_failure(error, client_cert=client_cert)
     if isinstance(error, socket.gaierror):
@@ -183,10 +185,7 @@ def connect_failure(error: OSError, *, tls: bool, client_cert: bool) -> Finding:
         return Finding("connection attempt timed out", NOT_RUNNING_HINT)
     if isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         if tls:
-            # TLS 1.3 reports a refused client certificate only after our handshake completed.
-            hint = CLIENT_CERT_REFUSED_HINT if client_cert else CLIENT_CERT_REQUIRED_HINT
-            return Finding(f"the server dropped the TLS connection ({_describe(error)})",
-                           f"{hint}; otherwise: {CLOSED_HINT}")
+            return _tls_dropped(error, client_cert=client_cert)
         return Finding(f"the server dropped the connection ({_describe(error)})", CLOSED_HINT)
     if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
         return Finding(f"target unreachable ({_describe(error)})", UNREACHABLE_HINT)
@@ -205,6 +204,14 @@ def closed_without_answer(first_bytes: bytes, *, tls: bool, client_cert: bool) -
         return Finding("the server closed the TLS connection without answering",
                        f"{CLIENT_CERT_REFUSED_HINT}; otherwise: {CLOSED_HINT}")
     return Finding("the server closed the connection without answering", CLOSED_HINT)
+
+
+def _tls_dropped(error: OSError, *, client_cert: bool) -> Finding:
+    # TLS 1.3 lets our side finish the handshake before the server checks our certificate,
+    # so a refused (or missing) client certificate shows up as a dropped connection.
+    hint = CLIENT_CERT_REFUSED_HINT if client_cert else CLIENT_CERT_REQUIRED_HINT
+    return Finding(f"the server dropped the TLS connection ({_describe(error)})",
+                   f"{hint}; otherwise: {CLOSED_HINT}")
 
 
 def _verify_failure(error: ssl.SSLCertVerificationError) -> Finding:

@@ -66,8 +66,8 @@ class SipConnection:
         self._pending: list[Request | Response] = []
         self._unframed = b""  # the start of what the peer sent, kept for diagnosis
         self._answered = False
+        # (getpeername would fail on a connection the server has already dropped)
         self.local: tuple[str, int] = sock.getsockname()[:2]
-        self.peer: tuple[str, int] = sock.getpeername()[:2]
 
     @classmethod
     def open(cls, host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None = None,

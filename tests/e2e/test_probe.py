@@ -1,0 +1,549 @@
+"""`rccserver probe`: the logon checklist an administrator runs against an RCC line.
+
+Three layers of tests:
+* the pure pieces: Warning parsing and Cs_ hints, error diagnosis, the dialog's
+  messages, the checklist and its verdict, argument checking;
+* the probe against scripted loopback peers (a SIP peer that answers as told, TLS
+  listeners that refuse in the ways administrators meet), to pin the client's
+  protocol handling and its TLS diagnoses;
+* the probe, as a subprocess, against the real server (tests/e2e/serverproc.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rccserver import csta, probe
+from rccserver.certs import generate
+from rccserver.probe import ProbeOptions, ProbeUsageError, options_from_args, parse_target, run_probe
+from rccserver.probe_dialog import ProbeDialog
+from rccserver.probe_hints import (
+    CLIENT_CERT_REFUSED_HINT, CLIENT_CERT_REQUIRED_HINT, CLOSED_HINT, HOSTNAME_HINT, LOGON_HINTS, NO_WARNING_HINT,
+    NOT_RUNNING_HINT, NOT_TLS_HINT, TLS_ALERT_ON_TCP_HINT, UNKNOWN_CA_HINT, UNKNOWN_CODE_HINT,
+    connect_failure, logon_refusal, parse_warnings, split_rcc_code,
+)
+from rccserver.probe_report import Report, Status, render_json, render_text
+from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
+from rccserver.sip.uri import quote_string
+from tests.e2e.serverproc import REPO, free_port
+
+ALICE = "sip:alice@example.com"
+ALICE_LINE = "tel:+1001"
+WAIT = 5.0  # bound on every wait in the scripted peers
+
+
+def parse_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    probe.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+# -- Warning header and Cs_ hints --------------------------------------------
+
+@pytest.mark.parametrize("code", sorted(LOGON_HINTS))
+def test_every_seed_code_maps_to_its_hint(code):
+    finding = logon_refusal(404, "Not Found", [f'399 rcc.example.com "{code}: the detail"'])
+    assert finding.code == code
+    assert finding.detail == "the detail"
+    assert finding.hint == LOGON_HINTS[code]
+    assert f"404 Not Found: {code}: the detail" in finding.summary
+
+
+def test_seed_hints_say_what_to_fix():
+    assert "rccserver -reload" in LOGON_HINTS["Cs_UserNotInDirectory"]
+    assert "msRTCSIP-UserEnabled" in LOGON_HINTS["Cs_UserNotInDirectory"]
+    assert "Set-CsUser -LineUri" in LOGON_HINTS["Cs_LineNotAssigned"]
+    assert "nt_domain_user" in LOGON_HINTS["Cs_UserNotFound"]
+    assert LOGON_HINTS["Cs_AmbiguousUser"] == LOGON_HINTS["Cs_UserNotFound"]
+    assert "I3_FEATURE_LYNC" in LOGON_HINTS["Cs_NoFeatureLicense"]
+    assert "allow_remote_number" in LOGON_HINTS["Cs_StationNotFound"]
+    assert "log them off" in LOGON_HINTS["Cs_StationInUseByAnotherUser"]
+    assert "licence" in LOGON_HINTS["Cs_NoClientLicense"]
+
+
+def test_unknown_code_and_missing_warning_still_explain():
+    unknown = logon_refusal(403, "Forbidden", ['399 rcc "Cs_SomethingNew: x"'])
+    assert unknown.code == "Cs_SomethingNew" and unknown.hint == UNKNOWN_CODE_HINT
+    bare = logon_refusal(500, "Server Internal Error", [])
+    assert bare.code is None and bare.hint == NO_WARNING_HINT and "500 Server Internal Error" in bare.summary
+    other = logon_refusal(488, "Not Acceptable Here", ['399 proxy "no route"'])
+    assert other.code is None and "no route" in other.summary
+
+
+def test_warning_lists_escapes_and_junk():
+    values = parse_warnings('301 a "one", 399 rcc.example.com "Cs_BadRequest: a \\"quoted\\" bit", junk')
+    assert [(w.code, w.agent) for w in values] == [(301, "a"), (399, "rcc.example.com")]
+    assert values[1].text == 'Cs_BadRequest: a "quoted" bit'
+    assert split_rcc_code("Cs_StationNotFound") == ("Cs_StationNotFound", "")
+    assert split_rcc_code("no code here") is None
+
+
+@settings(deadline=None, max_examples=200)
+@given(code=st.sampled_from(sorted(LOGON_HINTS)),
+       detail=st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, exclude_characters="\x7f"),
+                      max_size=80))
+def test_warning_round_trip(code, detail):
+    header = f"399 rcc.example.com {quote_string(f'{code}: {detail}')}"
+    finding = logon_refusal(486, "Busy Here", [header])
+    assert (finding.code, finding.detail, finding.hint) == (code, detail.strip(), LOGON_HINTS[code])
+
+
+def test_socket_errors_map_to_the_not_running_hint():
+    assert connect_failure(ConnectionRefusedError(111, "Connection refused"), tls=False, client_cert=False).hint \
+        == NOT_RUNNING_HINT
+    assert connect_failure(socket.timeout("timed out"), tls=False, client_cert=False).hint == NOT_RUNNING_HINT
+    reset = connect_failure(ConnectionResetError(104, "Connection reset by peer"), tls=False, client_cert=False)
+    assert reset.hint == CLOSED_HINT
+    assert "--target" in connect_failure(socket.gaierror(-2, "Name or service not known"),
+                                         tls=False, client_cert=False).hint
+
+
+# -- the dialog's messages ----------------------------------------------------
+
+def counter_tokens() -> Callable[[int], str]:
+    count = iter(range(10_000))
+    return lambda n: f"{next(count):0{2 * n}x}"
+
+
+def test_invite_is_shaped_like_lync():
+    dialog = ProbeDialog(user=ALICE, server_uri="sip:rcc@rcc.example.com", transport="TCP",
+                         local=("127.0.0.1", 5070), token=counter_tokens())
+    invite = parse_message(dialog.invite(csta.encode(csta.RequestSystemStatus(line=ALICE_LINE))).to_bytes())
+    assert invite.method == "INVITE" and invite.uri == "sip:rcc@rcc.example.com"
+    assert invite.headers.get("Supported") == "timer"
+    assert invite.headers.get("Content-Type") == "application/csta+xml"
+    assert invite.headers.get("Content-Disposition") == "signal;handling=required"
+    assert invite.top_via.branch.startswith("z9hG4bK")
+    assert str(invite.from_.uri) == ALICE and invite.from_.tag == dialog.from_tag and invite.to.tag is None
+    decoded = csta.decode(invite.body)
+    assert isinstance(decoded, csta.RequestSystemStatus) and decoded.line == ALICE_LINE
+    assert b"RCCExtension" in invite.body
+
+
+def test_dialog_learns_route_and_target_from_the_2xx():
+    dialog = ProbeDialog(user=ALICE, server_uri="sip:rcc@rcc.example.com", transport="TLS",
+                         local=("::1", 5071), token=counter_tokens())
+    invite = dialog.invite(b"<x/>")
+    ok = make_response(invite, 200, to_tag="srv1", headers=[
+        ("Record-Route", "<sip:p1.example.com;lr>"), ("Record-Route", "<sip:p2.example.com;lr>"),
+        ("Contact", "<sip:rcc.example.com:11001;transport=tls>")])
+    dialog.on_invite_response(ok)
+    ack = dialog.ack(invite.cseq[0])
+    info = dialog.info(b"<y/>")
+    assert ack.cseq == (invite.cseq[0], "ACK") and info.cseq == (invite.cseq[0] + 1, "INFO")
+    assert info.uri == "sip:rcc.example.com:11001;transport=tls"
+    assert info.headers.get_all("Route") == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
+    assert info.to.tag == "srv1"
+    assert info.headers.get("Via").startswith("SIP/2.0/TLS [::1]:5071;")
+
+
+def test_dialog_answers_server_requests_in_and_out_of_dialog():
+    dialog = ProbeDialog(user=ALICE, server_uri="sip:rcc@x", transport="TCP", local=("127.0.0.1", 5072))
+    event = Request("INFO", "sip:probe@127.0.0.1:5072", [
+        ("Via", "SIP/2.0/TCP rcc.example.com;branch=z9hG4bKsrv"), ("From", "<sip:rcc@x>;tag=srv"),
+        ("To", f"<{ALICE}>;tag={dialog.from_tag}"), ("Call-ID", dialog.call_id), ("CSeq", "7 INFO")])
+    answered = dialog.answer(event, 200, b"<z/>")
+    assert answered.status == 200 and answered.cseq == (7, "INFO")
+    assert answered.headers.get("Content-Type") == "application/csta+xml"
+    stranger = Request("INFO", "sip:probe@127.0.0.1:5072", [
+        ("Via", "SIP/2.0/TCP rcc.example.com;branch=z9hG4bKsrv2"), ("From", "<sip:rcc@x>;tag=srv"),
+        ("To", f"<{ALICE}>;tag=other"), ("Call-ID", "else"), ("CSeq", "8 INFO")])
+    assert dialog.answer(stranger).status == 481
+    ack = Request("ACK", "sip:probe@x", event.headers)
+    assert dialog.answer(ack) is None
+
+
+# -- the checklist ------------------------------------------------------------
+
+def test_report_verdict_and_exit_code():
+    report = Report(user=ALICE, line=ALICE_LINE, target="127.0.0.1:11001", transport="TCP", call_asked=True)
+    report.add("connect", Status.OK, "connected")
+    report.add("logon", Status.OK, "200")
+    report.add("features", Status.OK, "3 services")
+    report.add("monitor", Status.OK, "monitorCrossRefID 1")
+    assert not report.ok  # the call was asked and has not worked
+    report.add("call", Status.OK, "call delivered")
+    report.add("signout", Status.WARN, "BYE answered 481")
+    assert report.ok and report.exit_code == 0
+    assert report.verdict.startswith("OK:") and "warnings: signout" in report.verdict
+    with pytest.raises(ValueError):
+        report.add("call", Status.OK, "again")
+
+
+def test_report_of_a_refusal_names_the_code_and_skips_the_rest():
+    report = Report(user=ALICE, line=ALICE_LINE, target="t", transport="TLS")
+    report.add("connect", Status.OK, "connected")
+    report.add("logon", Status.FAIL, "INVITE answered 404", LOGON_HINTS["Cs_StationNotFound"],
+               code="Cs_StationNotFound")
+    report.skip_rest("not run")
+    assert [s.name for s in report.steps] == ["connect", "logon", "features", "monitor", "signout"]
+    assert report.exit_code == 1 and report.verdict.endswith("logon (INVITE): Cs_StationNotFound")
+    text = render_text(report)
+    assert "[FAIL] logon (INVITE)" in text and "hint: the TEL URI is not a CIC station" in text
+    assert text.rstrip().splitlines()[-1] == f"verdict: {report.verdict}"
+    document = json.loads(render_json(report))
+    assert document["exit_code"] == 1 and document["steps"][1]["data"]["code"] == "Cs_StationNotFound"
+    assert [s["status"] for s in document["steps"]] == ["ok", "fail", "skip", "skip", "skip"]
+
+
+# -- arguments ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("127.0.0.1", ("127.0.0.1", 11001)), ("rcc.example.com:5061", ("rcc.example.com", 5061)),
+    ("[::1]:11002", ("::1", 11002)), ("[::1]", ("::1", 11001)), ("::1", ("::1", 11001)),
+])
+def test_targets(text, expected):
+    assert parse_target(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", ":11001", "host:0", "host:70000", "host:x", "[::1", "[::1]x"])
+def test_bad_targets(text):
+    with pytest.raises(ProbeUsageError, match="--target"):
+        parse_target(text)
+
+
+def test_line_is_required():
+    with pytest.raises(SystemExit):
+        parse_args("--as", ALICE)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--as", "alice", "--line", ALICE_LINE), "--as"),
+    (("--as", ALICE, "--line", "1001"), "--line"),
+    (("--as", ALICE, "--line", ALICE_LINE, "--ca", "ca.pem"), "only apply with --tls"),
+    (("--as", ALICE, "--line", ALICE_LINE, "--tls", "--cert", "c.pem"), "--cert and --key"),
+    (("--as", ALICE, "--line", ALICE_LINE, "--timeout", "0"), "positive"),
+    (("--as", ALICE, "--line", ALICE_LINE, "--call", "mailto:x@y"), "--call"),
+])
+def test_bad_arguments_are_named(argv, message):
+    with pytest.raises(ProbeUsageError, match=message):
+        options_from_args(parse_args(*argv))
+
+
+def test_unreadable_tls_files_are_a_usage_error(tmp_path, capsys):
+    args = parse_args("--as", ALICE, "--line", ALICE_LINE, "--tls", "--ca", str(tmp_path / "missing.pem"))
+    assert probe.run(args) == probe.EXIT_USAGE
+    assert "missing.pem" in capsys.readouterr().err
+
+
+def test_defaults():
+    options = options_from_args(parse_args("--as", ALICE, "--line", ALICE_LINE))
+    assert (options.host, options.port, options.tls) == ("127.0.0.1", 11001, False)
+    assert options.request_uri == "sip:rcc@127.0.0.1"
+    named = options_from_args(parse_args("--as", ALICE, "--line", ALICE_LINE, "--target", "[::1]:5",
+                                         "--tls", "--tls-name", "rcc.example.com"))
+    assert named.request_uri == "sip:rcc@rcc.example.com"
+
+
+# -- against scripted loopback peers -------------------------------------------
+
+class ScriptedPeer:
+    """A one-connection SIP peer on loopback: `script(message, peer)` is called for every
+    message the probe sends and may `peer.send(...)` anything back."""
+
+    def __init__(self, script: Callable[[Request | Response, "ScriptedPeer"], None],
+                 wrap: Callable[[socket.socket], socket.socket] | None = None) -> None:
+        self.script = script
+        self.wrap = wrap
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(WAIT)
+        self.port = self.listener.getsockname()[1]
+        self.received: list[Request | Response] = []
+        self.conn: socket.socket | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> "ScriptedPeer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.thread.join(WAIT)
+        self.listener.close()
+
+    def send(self, message: Request | Response | bytes) -> None:
+        assert self.conn is not None
+        self.conn.sendall(message if isinstance(message, bytes) else message.to_bytes())
+
+    def close(self) -> None:
+        assert self.conn is not None
+        self.conn.close()
+        self.conn = None
+
+    def _serve(self) -> None:
+        try:
+            raw, _ = self.listener.accept()
+            raw.settimeout(WAIT)
+            self.conn = self.wrap(raw) if self.wrap else raw
+            framer = StreamFramer()
+            while self.conn is not None:
+                data = self.conn.recv(65536)
+                if not data:
+                    return
+                for item in framer.feed(data):
+                    if isinstance(item, FramedMessage):
+                        message = parse_message(item.data)
+                        self.received.append(message)
+                        self.script(message, self)
+                        if self.conn is None:
+                            return
+        except (OSError, ssl.SSLError) as error:  # the probe hung up or refused the handshake
+            self.error = error
+
+
+def server_request(invite: Request, method: str, cseq: int, body: bytes = b"") -> Request:
+    """A request from the peer inside the dialog the INVITE opened."""
+    headers = [
+        ("Via", f"SIP/2.0/TCP rcc.example.com;branch=z9hG4bKpeer{cseq}"),
+        ("From", f"<{invite.uri}>;tag=peer"),
+        ("To", invite.headers.get("From")),
+        ("Call-ID", invite.call_id),
+        ("CSeq", f"{cseq} {method}"),
+    ]
+    if body:
+        headers += [("Content-Type", "application/csta+xml")]
+    return Request(method, str(invite.from_.uri), headers, body)
+
+
+def csta_ok(request: Request, message) -> Response:
+    return make_response(request, 200, to_tag="peer", headers=[("Content-Type", "application/csta+xml")],
+                         body=csta.encode(message))
+
+
+def happy_script(events: tuple = ("Originated", "Delivered", "Established")):
+    """Answers like a good server; sends a keep-alive after the 200 and call events after MakeCall."""
+    state: dict = {"cseq": 0}
+
+    def script(message, peer: ScriptedPeer) -> None:
+        if isinstance(message, Response):
+            return
+        if message.method == "INVITE":
+            state["invite"] = message
+            peer.send(csta_ok(message, csta.RequestSystemStatusResponse(system_status="normal")))
+            state["cseq"] += 1
+            peer.send(server_request(message, "INFO", state["cseq"], csta.encode(csta.SystemStatus())))
+            return
+        if message.method in ("ACK",):
+            return
+        if message.method == "BYE":
+            peer.send(make_response(message, 200))
+            return
+        request = csta.decode(message.body)
+        if isinstance(request, csta.GetCSTAFeatures):
+            peer.send(csta_ok(message, csta.features_response([csta.MakeCall, csta.MonitorStart])))
+        elif isinstance(request, csta.MonitorStart):
+            peer.send(csta_ok(message, csta.MonitorStartResponse(monitor_cross_ref_id="m7")))
+        elif isinstance(request, csta.MakeCall):
+            conn = csta.ConnectionID(call_id="c1", device_id=request.calling_device)
+            peer.send(csta_ok(message, csta.MakeCallResponse(calling_device=conn)))
+            for name in events:
+                state["cseq"] += 1
+                peer.send(server_request(state["invite"], "INFO", state["cseq"],
+                                         csta.encode(_event(name, conn, request.called_directory_number))))
+        elif isinstance(request, csta.ClearConnection):
+            peer.send(csta_ok(message, csta.ClearConnectionResponse()))
+        elif isinstance(request, csta.MonitorStop):
+            peer.send(csta_ok(message, csta.MonitorStopResponse()))
+
+    return script
+
+
+def _event(name: str, conn: csta.ConnectionID, called: str):
+    line = conn.device_id
+    if name == "Originated":
+        return csta.OriginatedEvent(monitor_cross_ref_id="m7", originated_connection=conn,
+                                    calling_device=line, called_device=called)
+    if name == "Delivered":
+        return csta.DeliveredEvent(monitor_cross_ref_id="m7", connection=conn, alerting_device=called,
+                                   calling_device=line, called_device=called)
+    return csta.EstablishedEvent(monitor_cross_ref_id="m7", established_connection=conn,
+                                 answering_device=called, calling_device=line, called_device=called)
+
+
+def options(port: int, **extra) -> ProbeOptions:
+    return ProbeOptions(user=ALICE, line=ALICE_LINE, port=port, timeout=WAIT, **extra)
+
+
+def test_probe_walks_the_whole_chain_and_answers_the_server():
+    with ScriptedPeer(happy_script()) as peer:
+        report = run_probe(options(peer.port, call="tel:+1002"))
+    assert report.ok, render_text(report)
+    assert [s.status for s in report.steps] == [Status.OK] * 6
+    methods = [m.method if isinstance(m, Request) else m.status for m in peer.received]
+    # INVITE, keep-alive answered, ACK, both INFOs back to back, MakeCall, events answered, ...
+    assert methods[0] == "INVITE" and methods.count("ACK") == 1 and methods[-1] == "BYE"
+    answers = [m for m in peer.received if isinstance(m, Response)]
+    assert len(answers) == 4 and all(a.status == 200 for a in answers)
+    assert isinstance(csta.decode(answers[0].body), csta.SystemStatusResponse)
+    infos = [csta.decode(m.body) for m in peer.received if isinstance(m, Request) and m.method == "INFO"]
+    assert [type(i).__name__ for i in infos] == [
+        "GetCSTAFeatures", "MonitorStart", "MakeCall", "ClearConnection", "MonitorStop"]  # hung up
+    assert report.step("call").data["events"] == ["OriginatedEvent", "DeliveredEvent", "EstablishedEvent"]
+    assert report.step("monitor").data["monitor_cross_ref_id"] == "m7"
+    assert report.step("features").data["services"] == ["makeCall", "monitorStart"]
+
+
+def test_a_ringing_test_call_is_cleared_after_delivery():
+    with ScriptedPeer(happy_script(events=("Originated", "Delivered"))) as peer:
+        report = run_probe(options(peer.port, call="tel:+15550100", answer_grace=0.2))
+    assert report.ok, render_text(report)
+    infos = [type(csta.decode(m.body)).__name__ for m in peer.received
+             if isinstance(m, Request) and m.method == "INFO"]
+    assert infos[-2:] == ["ClearConnection", "MonitorStop"]
+
+
+def test_a_call_without_events_fails_the_probe():
+    with ScriptedPeer(happy_script(events=())) as peer:
+        report = run_probe(ProbeOptions(user=ALICE, line=ALICE_LINE, port=peer.port, timeout=WAIT,
+                                        call="tel:+1002", call_wait=0.3))
+    assert not report.ok and report.step("call").status is Status.FAIL
+    assert "no Originated/Delivered event" in report.step("call").hint
+    assert report.step("signout").status is Status.OK  # still signed out cleanly
+
+
+def test_refused_logon_reports_code_and_sends_no_info():
+    def script(message, peer):
+        if isinstance(message, Request) and message.method == "INVITE":
+            peer.send(make_response(message, 486, to_tag="peer", headers=[
+                ("Warning", '399 rcc.example.com "Cs_StationInUseByAnotherUser: station 1004 is used by Bob"')]))
+
+    with ScriptedPeer(script) as peer:
+        report = run_probe(options(peer.port))
+    logon = report.step("logon")
+    assert logon.status is Status.FAIL and logon.data["code"] == "Cs_StationInUseByAnotherUser"
+    assert logon.hint == LOGON_HINTS["Cs_StationInUseByAnotherUser"] and "used by Bob" in logon.detail
+    assert [m.method for m in peer.received] == ["INVITE"]
+    assert report.exit_code == 1
+
+
+def test_connection_closed_at_once_is_explained():
+    with ScriptedPeer(lambda message, peer: peer.close()) as peer:
+        report = run_probe(options(peer.port))
+    assert report.step("logon").status is Status.FAIL and report.step("logon").hint == CLOSED_HINT
+
+
+def test_tls_alert_on_a_plain_connection_says_use_tls():
+    # What a TLS listener answers to plain-text SIP: a fatal alert record, then close.
+    def script(message, peer):
+        peer.send(b"\x15\x03\x03\x00\x02\x02\x46")
+        peer.close()
+
+    with ScriptedPeer(script) as peer:
+        report = run_probe(options(peer.port))
+    assert report.step("logon").hint == TLS_ALERT_ON_TCP_HINT
+
+
+def test_silence_is_a_timeout_not_a_hang():
+    with ScriptedPeer(lambda message, peer: None) as peer:
+        report = run_probe(ProbeOptions(user=ALICE, line=ALICE_LINE, port=peer.port, timeout=0.3))
+    assert report.step("logon").status is Status.FAIL and "no answer" in report.step("logon").detail
+
+
+def test_nothing_listening_gives_the_not_running_hint():
+    report = run_probe(options(free_port()))
+    assert report.step("connect").status is Status.FAIL and report.step("connect").hint == NOT_RUNNING_HINT
+    assert all(s.status is Status.SKIP for s in report.steps[1:]) and report.exit_code == 1
+
+
+# -- TLS refusals against loopback TLS peers ------------------------------------
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("certs"), host="rcc.example.com")
+
+
+def tls_wrapper(certs, *, require_client: bool) -> Callable[[socket.socket], socket.socket]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.server.certificate, certs.server.private_key)
+    if require_client:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(certs.ca)
+    return lambda raw: context.wrap_socket(raw, server_side=True)
+
+
+def tls_options(port: int, certs, **extra) -> ProbeOptions:
+    settings_ = dict(tls=True, ca_file=str(certs.ca), tls_name="rcc.example.com")
+    settings_.update(extra)
+    return options(port, **settings_)
+
+
+def test_tls_chain_with_mutual_tls(certs):
+    with ScriptedPeer(happy_script(), wrap=tls_wrapper(certs, require_client=True)) as peer:
+        report = run_probe(tls_options(peer.port, certs, cert_file=str(certs.client.certificate),
+                                       key_file=str(certs.client.private_key)))
+    assert report.ok, render_text(report)
+    assert "TLS" in report.step("connect").detail and "client certificate offered" in report.step("connect").detail
+
+
+def test_tls_unknown_ca(certs):
+    with ScriptedPeer(happy_script(), wrap=tls_wrapper(certs, require_client=False)) as peer:
+        report = run_probe(tls_options(peer.port, certs, ca_file=str(certs.foreign_ca)))
+    assert report.step("connect").hint == UNKNOWN_CA_HINT and "unknown CA" in report.step("connect").detail
+
+
+def test_tls_hostname_mismatch(certs):
+    with ScriptedPeer(happy_script(), wrap=tls_wrapper(certs, require_client=False)) as peer:
+        report = run_probe(tls_options(peer.port, certs, tls_name="other.example.org"))
+    assert report.step("connect").hint == HOSTNAME_HINT
+
+
+def test_tls_client_certificate_required(certs):
+    with ScriptedPeer(happy_script(), wrap=tls_wrapper(certs, require_client=True)) as peer:
+        report = run_probe(tls_options(peer.port, certs))
+    failed = next(s for s in report.steps if s.status is Status.FAIL)
+    assert failed.name in ("connect", "logon")  # TLS 1.3 reports it after our side of the handshake
+    assert CLIENT_CERT_REQUIRED_HINT in failed.hint
+
+
+def test_tls_client_certificate_from_a_foreign_ca_is_refused(certs):
+    foreign = certs.variant("client-foreign")
+    with ScriptedPeer(happy_script(), wrap=tls_wrapper(certs, require_client=True)) as peer:
+        report = run_probe(tls_options(peer.port, certs, cert_file=str(foreign.certificate),
+                                       key_file=str(foreign.private_key)))
+    failed = next(s for s in report.steps if s.status is Status.FAIL)
+    assert CLIENT_CERT_REFUSED_HINT in failed.hint
+
+
+def test_tls_to_a_plain_listener(certs):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_plainly():
+        conn, _ = listener.accept()
+        conn.settimeout(WAIT)
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(b"SIP/2.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer_plainly, daemon=True)
+    thread.start()
+    try:
+        report = run_probe(tls_options(port, certs))
+    finally:
+        thread.join(WAIT)
+        listener.close()
+    assert report.step("connect").hint == NOT_TLS_HINT
+
+
+# -- the command against the real server -----------------------------------------
+
+def run_probe_command(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rccserver.probe", *argv], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_command_nothing_listening():
+    result = run_probe_command("--as", ALICE, "--line", ALICE_LINE, "--target", f"127.0.0.1:{free_port()}",
+                               "--timeout", "3")
+    assert result.returncode == 1
+    assert "connection refused" in result.stdout and "not running" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("verdict: FAILED")
