@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -34,7 +35,7 @@ from rccserver.probe_hints import (
 from rccserver.probe_report import Report, Status, render_json, render_text
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.uri import quote_string
-from tests.e2e.serverproc import REPO, free_port
+from tests.e2e.serverproc import REPO, ServerProcess, free_port
 
 ALICE = "sip:alice@example.com"
 ALICE_LINE = "tel:+1001"
@@ -547,3 +548,143 @@ def test_command_nothing_listening():
     assert result.returncode == 1
     assert "connection refused" in result.stdout and "not running" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("verdict: FAILED")
+
+
+# Users of the real-server testbed (domain EXAMPLE, Line URIs tel:+<station>):
+#   alice 1001, bob 1002: licensed, own stations          -> Cs_Success
+#   erin: disabled in AD                                  -> Cs_UserNotInDirectory
+#   dave: line tel:+1099, no such station                 -> Cs_StationNotFound
+#   hank: station 1004, which the tests give to Bob's CIC client -> Cs_StationInUseByAnotherUser
+TESTBED_USERS = [("alice", "tel:+1001", True), ("bob", "tel:+1002", True), ("erin", "tel:+1007", False),
+                 ("dave", "tel:+1099", True), ("hank", "tel:+1004", True)]
+TESTBED_CIC_USERS = [("Alice", "alice"), ("Bob", "bob"), ("Erin", "erin"), ("Dave", "dave"), ("Hank", "hank")]
+
+
+def write_server(directory: Path, *, line_extra: str = "") -> ServerProcess:
+    directory.mkdir(parents=True, exist_ok=True)
+    sip_port, admin_port = free_port(), free_port()
+    (directory / "directory.ldif").write_text("\n".join(
+        f"dn: CN={sam},CN=Users,DC=example,DC=com\nobjectClass: user\nsAMAccountName: {sam}\n"
+        f"displayName: {sam.title()}\nmsRTCSIP-PrimaryUserAddress: sip:{sam}@example.com\n"
+        f"msRTCSIP-Line: {line}\nmsRTCSIP-LineServer: sip:rcc@rcc.example.com\n"
+        f"msRTCSIP-UserEnabled: {'TRUE' if enabled else 'FALSE'}\n"
+        for sam, line, enabled in TESTBED_USERS))
+    cic = ['[licenses]\nfeatures = ["I3_FEATURE_LYNC"]\n']
+    for number, (uid, sam) in enumerate(TESTBED_CIC_USERS):
+        cic.append(f'[[users]]\nid = "{uid}"\nnt_domain_user = \'EXAMPLE\\{sam}\'\nextension = "80{number:02d}"\n'
+                   f"client_license = true\nallow_remote_number = false\n")
+    for extension in ("1001", "1002", "1004"):
+        cic.append(f'[[stations]]\nname = "Desk{extension}"\nextension = "{extension}"\n'
+                   f'identification_address = "tel:+{extension}"\n')
+    (directory / "cic.toml").write_text("\n".join(cic))
+    (directory / "rccserver.toml").write_text(f"""[server]
+log_file = "rccserver.log"
+pid_file = "rccserver.pid"
+
+[line]
+domain_name = "rcc.example.com"
+transport = "tcp"
+address = "127.0.0.1"
+receive_port = {sip_port}
+session_timeout = 0
+{line_extra}
+
+[directory]
+source = "ldif"
+ldif_file = "directory.ldif"
+netbios_domain = "EXAMPLE"
+
+[cic]
+data_file = "cic.toml"
+
+[admin]
+listen = "127.0.0.1:{admin_port}"
+""")
+    return ServerProcess(directory / "rccserver.toml", sip_port, admin_port)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = write_server(tmp_path_factory.mktemp("probe-server")).start()
+    yield process
+    assert process.stop() == 0
+
+
+def probe_json(server: ServerProcess, user: str, line: str, *extra: str) -> tuple[int, dict]:
+    result = run_probe_command("--as", f"sip:{user}@example.com", "--line", line,
+                               "--target", f"127.0.0.1:{server.sip_port}", "--server-uri",
+                               "sip:rcc@rcc.example.com", "--timeout", "10", "--json", *extra)
+    assert result.stderr == ""
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == result.returncode
+    return result.returncode, {step["name"]: step for step in document["steps"]} | {"verdict": document["verdict"]}
+
+
+def test_real_server_good_user_signs_in_and_out(server):
+    code, steps = probe_json(server, "alice", "tel:+1001")
+    assert code == 0, steps
+    assert [steps[name]["status"] for name in ("connect", "logon", "features", "monitor", "signout")] == ["ok"] * 5
+    assert steps["logon"]["data"]["sip_status"] == 200
+    assert {"makeCall", "monitorStart", "answerCall"} <= set(steps["features"]["data"]["services"])
+    assert steps["monitor"]["data"]["monitor_cross_ref_id"]
+    assert "Cs_Success" in server.log_text and "sip:alice@example.com" in server.log_text
+    status, sessions = server.admin("GET", "/api/sessions")
+    assert status == 200 and "sip:alice@example.com" not in json.dumps(sessions)  # signed out
+
+
+@pytest.mark.parametrize("user, line, code", [
+    ("erin", "tel:+1007", "Cs_UserNotInDirectory"),
+    ("dave", "tel:+1099", "Cs_StationNotFound"),
+    ("alice", "tel:+1002", "Cs_LineNotAssigned"),
+    ("carl", "tel:+1003", "Cs_UserNotInDirectory"),
+])
+def test_real_server_refusals_carry_code_and_hint(server, user, line, code):
+    exit_code, steps = probe_json(server, user, line)
+    assert exit_code == 1
+    assert steps["logon"]["status"] == "fail" and steps["logon"]["data"]["code"] == code
+    assert steps["logon"]["hint"] == LOGON_HINTS[code]
+    assert steps["verdict"].endswith(code)
+    assert all(steps[name]["status"] == "skip" for name in ("features", "monitor", "signout"))
+
+
+def test_real_server_station_in_use(server):
+    status, _ = server.admin("POST", "/api/stations/1004/login", {"user": "Bob"})
+    assert status == 200
+    try:
+        exit_code, steps = probe_json(server, "hank", "tel:+1004")
+    finally:
+        server.admin("POST", "/api/stations/1004/logout")
+    assert exit_code == 1 and steps["logon"]["data"]["code"] == "Cs_StationInUseByAnotherUser"
+    assert steps["logon"]["hint"] == LOGON_HINTS["Cs_StationInUseByAnotherUser"]
+    assert steps["logon"]["data"]["sip_status"] == 486
+
+
+def test_real_server_test_call_reports_its_events(server):
+    exit_code, steps = probe_json(server, "alice", "tel:+1001", "--call", "tel:+1002", "--call-wait", "5")
+    assert exit_code == 0, steps
+    events = steps["call"]["data"]["events"]
+    assert {"OriginatedEvent", "DeliveredEvent"} <= set(events)
+    assert events.index("OriginatedEvent") < events.index("DeliveredEvent")
+    status, stations = server.admin("GET", "/api/stations")
+    assert status == 200 and steps["call"]["data"]["call_id"] not in json.dumps(stations)  # hung up
+
+
+def test_real_server_text_checklist(server):
+    result = run_probe_command("--as", "sip:erin@example.com", "--line", "tel:+1007",
+                               "--target", f"127.0.0.1:{server.sip_port}")
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].startswith("[ ok ] connect") and lines[2].startswith("[FAIL] logon (INVITE)")
+    assert "Cs_UserNotInDirectory" in lines[2] and "rccserver -reload" in result.stdout
+    assert lines[-1].startswith("verdict: FAILED") and lines[-1].endswith("Cs_UserNotInDirectory")
+
+
+def test_real_server_denied_peer(tmp_path):
+    server = write_server(tmp_path / "denied", line_extra='access = "denied"').start()
+    try:
+        exit_code, steps = probe_json(server, "alice", "tel:+1001", "--timeout", "5")
+    finally:
+        server.stop()
+    assert exit_code == 1
+    failed = next(step for step in steps.values() if isinstance(step, dict) and step["status"] == "fail")
+    assert "access list" in failed["hint"]
