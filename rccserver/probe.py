@@ -42,6 +42,8 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_CALL_WAIT = 5.0
 # After the call is delivered, how long to wait for it to be answered before ending the test.
 ANSWER_GRACE = 1.0
+# How long a BYE sent after a failure may take: the probe is already reporting trouble.
+ABANDON_TIMEOUT = 2.0
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -155,7 +157,7 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
     )
 
 
-class _Dialog:
+class _Session:
     """The probe's dialog over its connection: sends requests, waits for their answers and
     answers everything the server sends meanwhile."""
 
@@ -166,6 +168,7 @@ class _Dialog:
         self.events: list[ReceivedEvent] = []
         self.keepalives = 0
         self.ended_by_server = False
+        self.bye_sent = False
         self.notes: list[str] = []
 
     def send(self, request: Request) -> tuple[int, str]:
@@ -267,7 +270,8 @@ def _connect(options: ProbeOptions, context: ssl.SSLContext | None, report: Repo
                    finding.hint)
         return None
     elapsed = clock() - started
-    detail = f"{connection.transport} connected to {options.target} from {host_port(*connection.local)} ({elapsed * 1000:.0f} ms)"
+    detail = (f"{connection.transport} connected to {options.target} from {host_port(*connection.local)} "
+              f"({elapsed * 1000:.0f} ms)")
     if connection.tls_version:
         detail += f", {connection.tls_version}"
         if options.cert_file:
@@ -283,7 +287,7 @@ def _connect(options: ProbeOptions, context: ssl.SSLContext | None, report: Repo
 def _chain(options: ProbeOptions, connection: SipConnection, report: Report, clock: Clock) -> None:
     dialog = ProbeDialog(user=options.user, server_uri=options.request_uri,
                          transport=connection.transport, local=connection.local)
-    session = _Dialog(connection, dialog, clock)
+    session = _Session(connection, dialog, clock)
     client_cert = options.cert_file is not None
     try:
         if not _logon(options, session, report):
@@ -309,6 +313,8 @@ def _chain(options: ProbeOptions, connection: SipConnection, report: Report, clo
     except OSError as error:  # a reset, or a TLS alert that TLS 1.3 delivers after the handshake
         finding = connect_failure(error, tls=options.tls, client_cert=client_cert)
         _fail_current(report, finding.summary, finding.hint)
+    if session.dialog.established and not session.bye_sent and not session.ended_by_server:
+        _abandon(options, session, report)
     if session.notes:
         step = report.steps[-1]
         report.steps[-1] = attrs.evolve(step, detail=f"{step.detail} ({'; '.join(session.notes)})")
@@ -329,7 +335,7 @@ def _fail_current(report: Report, detail: str, hint: str | None) -> None:
     report.add(name, Status.FAIL if name != "signout" else Status.WARN, detail, hint)
 
 
-def _logon(options: ProbeOptions, session: _Dialog, report: Report) -> bool:
+def _logon(options: ProbeOptions, session: _Session, report: Report) -> bool:
     invite = session.dialog.invite(csta.encode(csta.RequestSystemStatus(line=options.line)))
     response = session.transact(invite, options.timeout)
     if response.status >= 300:
@@ -362,7 +368,7 @@ def _logon(options: ProbeOptions, session: _Dialog, report: Report) -> bool:
     return True
 
 
-def _features_and_monitor(options: ProbeOptions, session: _Dialog, report: Report) -> tuple[bool, str | None]:
+def _features_and_monitor(options: ProbeOptions, session: _Session, report: Report) -> tuple[bool, str | None]:
     """(both worked, the monitorCrossRefID if the monitor started)."""
     # Lync sends both at once without waiting (reference section 2.2).
     features_key = session.send(session.dialog.info(csta.encode(csta.GetCSTAFeatures(line=options.line))))
@@ -401,7 +407,7 @@ def _csta_answer(response: Response, expected: type) -> Any:
     return answer
 
 
-def _test_call(options: ProbeOptions, session: _Dialog, report: Report, xref: str) -> None:
+def _test_call(options: ProbeOptions, session: _Session, report: Report, xref: str) -> None:
     assert options.call is not None
     request = csta.MakeCall(calling_device=options.line, called_directory_number=options.call,
                             auto_originate="doNotPrompt")
@@ -459,7 +465,7 @@ def _is_ours(event: ReceivedEvent, xref: str, call_id: str | None) -> bool:
     return False
 
 
-def _clear_call(options: ProbeOptions, session: _Dialog, call_id: str | None) -> str:
+def _clear_call(options: ProbeOptions, session: _Session, call_id: str | None) -> str:
     """End the test call so the probe leaves nothing ringing; a sentence if that failed."""
     if call_id is None or session.ended_by_server:
         return ""
@@ -474,7 +480,7 @@ def _clear_call(options: ProbeOptions, session: _Dialog, call_id: str | None) ->
     return f"ClearConnection: {answer}" if isinstance(answer, str) else "cleared"
 
 
-def _sign_out(options: ProbeOptions, session: _Dialog, report: Report, xref: str | None) -> None:
+def _sign_out(options: ProbeOptions, session: _Session, report: Report, xref: str | None) -> None:
     if session.ended_by_server:
         report.add("signout", Status.WARN, "the server ended the dialog (BYE) before sign-out",
                    "see the RCCServer log for why the session ended")
@@ -488,6 +494,7 @@ def _sign_out(options: ProbeOptions, session: _Dialog, report: Report, xref: str
             problems.append(f"MonitorStop: {stopped}")
         else:
             parts.append("MonitorStop answered")
+    session.bye_sent = True
     bye = session.transact(session.dialog.bye(), options.timeout)
     if bye.status == 200:
         parts.append("BYE answered 200 OK")
@@ -499,6 +506,20 @@ def _sign_out(options: ProbeOptions, session: _Dialog, report: Report, xref: str
         report.add("signout", Status.WARN, "; ".join(problems + parts), "see the RCCServer log")
     else:
         report.add("signout", Status.OK, "; ".join(parts))
+
+
+def _abandon(options: ProbeOptions, session: _Session, report: Report) -> None:
+    """After a failure inside an established dialog, still send BYE: the server keeps a dialog
+    beyond its connection (SPEC section 7), and the station would stay taken."""
+    session.bye_sent = True
+    try:
+        bye = session.transact(session.dialog.bye(), min(options.timeout, ABANDON_TIMEOUT))
+        outcome = f"BYE after the failure answered {bye.status} {bye.reason}"
+    except (WaitTimeout, ConnectionClosed, PeerProtocolError, OSError) as error:
+        outcome = f"BYE after the failure not answered ({type(error).__name__}): the server may keep " \
+                  "the session until its keep-alive fails"
+    if report.step("signout") is None:
+        report.add("signout", Status.WARN, outcome)
 
 
 # -- command line -------------------------------------------------------------

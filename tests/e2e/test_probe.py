@@ -411,6 +411,24 @@ def test_a_call_without_events_fails_the_probe():
     assert report.step("signout").status is Status.OK  # still signed out cleanly
 
 
+def test_a_failure_inside_the_dialog_still_ends_it_with_bye():
+    answer_all_but_makecall = happy_script()
+
+    def script(message, peer):
+        if isinstance(message, Request) and message.method == "INFO" and b"<MakeCall" in message.body:
+            return  # the server never answers the MakeCall
+        answer_all_but_makecall(message, peer)
+
+    with ScriptedPeer(script) as peer:
+        report = run_probe(ProbeOptions(user=ALICE, line=ALICE_LINE, port=peer.port, timeout=0.5,
+                                        call="tel:+1002"))
+    assert report.step("call").status is Status.FAIL and "no answer" in report.step("call").detail
+    assert report.step("signout").status is Status.WARN
+    assert "BYE after the failure answered 200" in report.step("signout").detail
+    assert [m.method for m in peer.received if isinstance(m, Request)][-1] == "BYE"
+    assert report.exit_code == 1
+
+
 def test_refused_logon_reports_code_and_sends_no_info():
     def script(message, peer):
         if isinstance(message, Request) and message.method == "INVITE":
