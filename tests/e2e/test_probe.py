@@ -147,6 +147,30 @@ def test_dialog_learns_route_and_target_from_the_2xx():
     assert info.headers.get("Via").startswith("SIP/2.0/TLS [::1]:5071;")
 
 
+@settings(deadline=None, max_examples=100)
+@given(routes=st.lists(st.from_regex(r"p[0-9]{1,3}\.example\.com", fullmatch=True), max_size=3),
+       methods=st.lists(st.sampled_from(["INFO", "BYE"]), max_size=6),
+       local=st.sampled_from([("127.0.0.1", 5060), ("::1", 40000), ("10.1.2.3", 65535)]),
+       transport=st.sampled_from(["TCP", "TLS"]))
+def test_dialog_requests_parse_back_with_rising_cseq(routes, methods, local, transport):
+    dialog = ProbeDialog(user=ALICE, server_uri="sip:rcc@rcc.example.com", transport=transport, local=local)
+    invite = dialog.invite(csta.encode(csta.RequestSystemStatus(line=ALICE_LINE)))
+    dialog.on_invite_response(make_response(invite, 200, to_tag="t", headers=[
+        *(("Record-Route", f"<sip:{route};lr>") for route in routes),
+        ("Contact", "<sip:rcc.example.com:11001>")]))
+    sent = [invite, dialog.ack(invite.cseq[0])] + [dialog.info(b"<x/>") if m == "INFO" else dialog.bye()
+                                                   for m in methods]
+    parsed = [parse_message(request.to_bytes()) for request in sent]
+    assert parsed == sent
+    assert {request.call_id for request in parsed} == {dialog.call_id}
+    numbers = [request.cseq[0] for request in parsed[2:]]
+    assert numbers == list(range(invite.cseq[0] + 1, invite.cseq[0] + 1 + len(methods)))
+    for request in parsed[1:]:
+        assert request.to.tag == "t" and request.uri == "sip:rcc.example.com:11001"
+        assert request.headers.get_all("Route") == [f"<sip:{route};lr>" for route in reversed(routes)]
+        assert request.top_via.transport.upper() == transport
+
+
 def test_dialog_answers_server_requests_in_and_out_of_dialog():
     dialog = ProbeDialog(user=ALICE, server_uri="sip:rcc@x", transport="TCP", local=("127.0.0.1", 5072))
     event = Request("INFO", "sip:probe@127.0.0.1:5072", [
