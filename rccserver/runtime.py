@@ -29,8 +29,7 @@ from rccserver.rcc.application import RccApplication
 from rccserver.rcc.session import RccSession
 from rccserver.reloadclient import write_outcome
 from rccserver.sip.endpoint import Endpoint
-from rccserver.switch import SwitchError
-from rccserver.switch.embedded import EmbeddedSwitch
+from rccserver.switch import EmbeddedSwitch, SwitchError, SwitchOptions
 from rccserver.telnumber import line_number
 from rccserver.transport.listener import listener_from_line
 from rccserver.transport.limits import TransportLimits
@@ -80,8 +79,10 @@ class Runtime:
         self.occupancy = OccupancyRegistry()
         self.switch = EmbeddedSwitch(
             [station.extension for station in cic.stations],
-            auto_answer_after=config.switch.auto_answer_after,
-            ring_interval=config.switch.ring_interval,
+            options=SwitchOptions(
+                auto_answer_after=config.switch.auto_answer_after,
+                ring_interval=config.switch.ring_interval,
+            ),
             clock=self.reactor.seconds,
         )
         self.app = RccApplication(
@@ -158,7 +159,7 @@ class Runtime:
                 return self._reload_failed(str(error))
             self.data.directory = self.reloader.current
             self.data.cic = cic
-            self.switch.sync_stations([station.extension for station in cic.stations])
+            self._sync_stations(cic)
             result = {
                 "ok": True,
                 "users": len(self.data.directory),
@@ -177,6 +178,17 @@ class Runtime:
         self._reloading = self.reloader.reload()
         self._reloading.addCallbacks(loaded, crashed)
         return self._reloading
+
+    def _sync_stations(self, cic) -> None:
+        """New stations join the switch; removed ones leave once idle (remote-number
+        devices of live sessions stay)."""
+        wanted = {station.extension for station in cic.stations}
+        in_use = {session.device for session in self.app.sessions}
+        for extension in wanted - set(self.switch.stations()):
+            self.switch.add_station(extension)
+        for extension in set(self.switch.stations()) - wanted - in_use:
+            if not self.switch.snapshot(extension):
+                self.switch.remove_station(extension)
 
     def _reload_failed(self, error: str) -> dict:
         return self._publish_reload({"ok": False, "error": error})
@@ -259,7 +271,7 @@ class Runtime:
         return text if text.startswith("tel:") else f"tel:{text}"
 
     def place_call(self, from_: str, to: str) -> str:
-        return self._switch_call(self.switch.place_call, self._party(from_), self._party(to))
+        return self._switch_call(self.switch.place_call, self._party(from_), self._party(to)).call_id
 
     def external_answer(self, call_id: str) -> None:
         self._switch_call(self.switch.external_answer, call_id)
@@ -313,16 +325,27 @@ class Runtime:
                 "name": station.name,
                 "user": occupant,
                 "how": sorted({h.kind for h in holders}) if holders else [],
-                "state": self.switch.station_state(station.extension),
                 "calls": [
-                    {"call_id": call_id, "state": state}
-                    for call_id, state in self.switch.snapshot(station.extension)
+                    {"call_id": item.call_id, "state": item.state.value}
+                    for item in self.switch.snapshot(station.extension)
                 ],
             })
         return rows
 
     def calls_snapshot(self) -> list[dict]:
-        return self.switch.calls_snapshot()
+        return [
+            {
+                "call_id": call.call_id,
+                "calling": call.calling_device,
+                "called": call.called_device,
+                "parties": [
+                    {"device": p.device, "state": p.state.value, "station": p.is_station,
+                     **({"remote_number": p.remote_number} if p.remote_number else {})}
+                    for p in call.parties
+                ],
+            }
+            for call in self.switch.calls()
+        ]
 
     def metrics_exposition(self) -> bytes:
         return self.metrics.exposition()

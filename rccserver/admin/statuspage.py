@@ -38,8 +38,9 @@ def render_status_page(sessions: list[dict], stations: list[dict], calls: list[d
                                 ("line", "line"), ("monitors", "monitors"), ("remote", "remote address"),
                                 ("started", "started (UTC)")], sessions, "no RCC sessions"),
         _table("Stations", [("extension", "extension"), ("name", "name"), ("user", "occupied by"),
-                            ("how", "how"), ("state", "state"), ("calls", "calls")], stations, "no stations"),
-        _table("Calls", [("call_id", "call"), ("parties", "parties"), ("state", "state")], calls, "no calls"),
+                            ("how", "how"), ("calls", "calls")], stations, "no stations"),
+        _table("Calls", [("call_id", "call"), ("calling", "calling"), ("called", "called"),
+                         ("parties", "parties")], calls, "no calls"),
         "</body></html>",
     ]
     return "\n".join(parts)

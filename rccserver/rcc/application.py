@@ -159,6 +159,10 @@ class RccApplication:
             if decision.station is not None:
                 self.occupancy.release(session_id)
             return
+        if decision.station is not None:
+            device = decision.station
+        else:
+            device = self.services.remote_logon(decision.cic_user, decision.remote_number)
         session = RccSession(
             session_id=session_id,
             dialog=dialog,
@@ -168,14 +172,13 @@ class RccApplication:
             line=decision.line,
             station=decision.station,
             remote_number=decision.remote_number,
+            device=device,
             namespace=namespace,
             peer=peer,
             started_at=self.wall_clock(),
         )
         dialog.app_data = session
         self.sessions.add(session)
-        if session.remote_number is not None:
-            self.services.remote_logon(session)
         if self.session_timeout > 0:
             self.sessions.schedule_keepalive(session, self.clock() + self.session_timeout)
         self.observer.session_started(session)

@@ -121,11 +121,18 @@ class ServiceRunner:
         return device
 
     # -- remote-number logons ------------------------------------------------------
-    def remote_logon(self, session) -> None:
-        """Calls to this user's extension ring the remote number they logged on with."""
+    def remote_logon(self, cic_user: str, number: str) -> str:
+        """A remote-number logon: the CIC user's extension becomes a switch device whose
+        calls ring the remote number; returns that device."""
+        extension = self.app.data.cic.user_by_id(cic_user).extension
+        if extension not in self.switch.stations():
+            self.switch.add_station(extension)
+        self.switch.set_remote_number(extension, number)
+        return extension
 
     def remote_logoff(self, session) -> None:
-        pass
+        if not self.app.sessions.user_sessions_on(session.device, session.cic_user):
+            self.switch.set_remote_number(session.device, None)
 
     # -- services --------------------------------------------------------------------
     def request_system_status(self, session, request):
@@ -150,15 +157,17 @@ class ServiceRunner:
         self.own_device(session, request.snapshot_object)
         infos = tuple(
             csta.SnapshotDeviceResponseInfo(
-                connection=self.connection(session, call_id), local_connection_state=state
+                connection=self.connection(session, item.call_id), local_connection_state=item.state.value
             )
-            for call_id, state in self.switch.snapshot(self.device_of(session))
+            for item in self.switch.snapshot(self.device_of(session))
         )
         return csta.SnapshotDeviceResponse(calls=infos)
 
     def make_call(self, session, request):
         self.own_device(session, request.calling_device)
-        call_id = self.switch.make_call(self.device_of(session), self.destination(request.called_directory_number))
+        call_id = self.switch.make_call(
+            self.device_of(session), self.destination(request.called_directory_number)
+        ).call_id
         return csta.MakeCallResponse(
             calling_device=ConnectionID(call_id=call_id, device_id=request.calling_device),
             called_device=request.called_directory_number,
@@ -197,29 +206,31 @@ class ServiceRunner:
         new_call = self.switch.single_step_transfer(
             self.device_of(session), self.call_of(session, request.active_call),
             self.destination(request.transferred_to),
-        )
-        transferred = ConnectionID(call_id=new_call, device_id=request.transferred_to) if new_call else None
+        ).call_id
+        transferred = ConnectionID(call_id=new_call, device_id=request.transferred_to)
         return csta.SingleStepTransferCallResponse(transferred_call=transferred)
 
     def consultation_call(self, session, request):
         new_call = self.switch.consultation_call(
             self.device_of(session), self.call_of(session, request.existing_call),
             self.destination(request.consulted_device),
-        )
+        ).call_id
         return csta.ConsultationCallResponse(initiated_call=self.connection(session, new_call))
 
     def transfer_call(self, session, request):
         result = self.switch.transfer_call(
             self.device_of(session), self.call_of(session, request.held_call), self.call_of(session, request.active_call)
         )
-        transferred = ConnectionID(call_id=result, device_id=None) if result else None
-        return csta.TransferCallResponse(transferred_call=transferred)
+        return csta.TransferCallResponse(transferred_call=ConnectionID(call_id=result.call_id))
 
     def conference_call(self, session, request):
         conference = self.switch.conference_call(
             self.device_of(session), self.call_of(session, request.held_call), self.call_of(session, request.active_call)
         )
-        return csta.ConferenceCallResponse(conference_call=self.connection(session, conference))
+        return csta.ConferenceCallResponse(
+            conference_call=self.connection(session, conference.call_id),
+            connections=self.app.events.connection_list(session, conference.connections),
+        )
 
     def generate_digits(self, session, request):
         self.switch.generate_digits(
@@ -247,8 +258,9 @@ class ServiceRunner:
         self.own_device(session, request.device)
         items = tuple(
             csta.ForwardListItem(
-                forwarding_type=item.forwarding_type, forward_status=item.active,
-                forward_dn=item.destination, ring_count=item.ring_count,
+                forwarding_type=item.type.value, forward_status=item.active,
+                forward_dn=self.app.events.device(session, item.destination) if item.destination else None,
+                ring_count=item.ring_count,
             )
             for item in self.switch.get_forwarding(self.device_of(session))
         )

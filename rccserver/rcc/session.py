@@ -31,17 +31,14 @@ class RccSession:
     line: str  # the Line URI exactly as sent in lcs:line
     station: str | None  # station extension, None for a remote-number logon
     remote_number: str | None
+    device: str  # the switch device this session controls: its station, or for a
+    # remote-number logon the CIC user's extension, which rings the remote number
     namespace: str  # CSTA namespace the client speaks
     peer: tuple[str, int] | None
     started_at: float  # wall-clock (epoch) seconds, for display
     monitors: dict[str, Monitor] = attrs.field(factory=dict)
     next_keepalive: float | None = None
     ended: bool = False
-
-    @property
-    def device(self) -> str | None:
-        """The switch device this session controls: its station, or its remote number."""
-        return self.station if self.station is not None else self.remote_number
 
 
 class SessionRegistry:
