@@ -517,7 +517,8 @@ class EmbeddedSwitch:
             self._answer(ringing[0])
 
     def external_hangup(self, call_id: str, device: str | None = None) -> None:
-        """The outside party (all external parties when `device` is None) hangs up."""
+        """The outside party `device` hangs up; without `device`, every external party of
+        the call does (or, when it has none, the stations' remote-number phones)."""
         call = self._call(call_id)
         parties = self._outside(call, device)
         if device is None:

@@ -8,7 +8,6 @@ call cleared, every station is idle and no timer is left.
 """
 from __future__ import annotations
 
-import itertools
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
