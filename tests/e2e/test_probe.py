@@ -730,3 +730,22 @@ def test_real_server_denied_peer(tmp_path):
     assert exit_code == 1
     failed = next(step for step in steps.values() if isinstance(step, dict) and step["status"] == "fail")
     assert "access list" in failed["hint"]
+
+
+def test_real_server_mutual_tls(tmp_path, certs):
+    server = write_server(tmp_path / "mtls", line_extra=(
+        f'transport = "tls"\nmutual_tls = true\ncertificate = "{certs.server.certificate}"\n'
+        f'private_key = "{certs.server.private_key}"\nauthority_certificates = ["{certs.ca}"]'))
+    server.start()
+    tls = ("--tls", "--ca", str(certs.ca), "--tls-name", "rcc.example.com")
+    try:
+        no_cert_code, no_cert = probe_json(server, "alice", "tel:+1001", *tls)
+        code, steps = probe_json(server, "alice", "tel:+1001", *tls, "--cert", str(certs.client.certificate),
+                                 "--key", str(certs.client.private_key))
+    finally:
+        server.stop()
+    assert no_cert_code == 1
+    failed = next(step for step in no_cert.values() if isinstance(step, dict) and step["status"] == "fail")
+    assert CLIENT_CERT_REQUIRED_HINT in failed["hint"]
+    assert code == 0, steps
+    assert "TLS" in steps["connect"]["detail"]
