@@ -128,6 +128,7 @@ class Runtime:
 
     def after_start(self) -> None:
         self.sip_port = self.listener.port
+        rcclog.log_started(self.config, self.sip_port)
 
     # -- stop ----------------------------------------------------------------------
     @defer.inlineCallbacks
@@ -141,6 +142,7 @@ class Runtime:
             yield task.deferLater(self.reactor, min(grace, 0.5), lambda: None)
         yield self.pool.close_all()
         rcclog.log_shutdown()
+        rcclog.stop_rcc_log(self.log_observer)
 
     # -- reload -----------------------------------------------------------------------
     def reload(self) -> defer.Deferred:
@@ -212,8 +214,7 @@ class Runtime:
         for session in self.app.sessions:
             attempt = LogonAttempt(content_type="application/csta+xml", csta_ok=True,
                                    line=session.line, from_uri=session.lync_uri)
-            decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy,
-                                    holder=session.session_id)
+            decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy)
             if decision.code != "Cs_Success":
                 refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
         return refused

@@ -80,7 +80,14 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
         config = attrs.evolve(config, server=attrs.evolve(config.server, log_format=log_format))
 
     from twisted.internet import reactor
+    from twisted.logger import LogLevel, globalLogBeginner, textFileLogObserver
 
+    # Warnings and errors also reach stderr; the RCCServer log gets everything of ours.
+    stderr_observer = textFileLogObserver(sys.stderr)
+    globalLogBeginner.beginLoggingTo(
+        [lambda event: event.get("log_level", LogLevel.info) >= LogLevel.warn and stderr_observer(event)],
+        redirectStandardIO=False,
+    )
     try:
         server = RccService(config, reactor)
         server.startService()

@@ -138,10 +138,10 @@ class RccApplication:
         session_id = secrets.token_hex(8)
         data = self.data
         decision = decide_logon(attempt, data.directory, data.cic, self.occupancy)
-        if decision.sip_status == 200 and decision.station is not None:
+        if decision.ok and decision.station is not None:
+            # decide_logon saw the station free or held by this user; nothing ran in between.
             claim = self.occupancy.acquire(decision.station, decision.cic_user, session_id, "rcc")
-            if not getattr(claim, "ok", True):
-                decision = decision.refused_by_occupancy(claim)
+            assert claim.ok, claim
         self.observer.logon(decision, peer)
         if decision.sip_status != 200:
             incoming.respond(

@@ -132,10 +132,11 @@ class LyncClient:
         headers.extend(extra)
         return headers
 
-    def request(self, method: str, body: bytes = b"", extra=(), content_type: str | None = CSTA_CT) -> int:
+    def request(self, method: str, body: bytes = b"", extra=(), content_type: str | None = CSTA_CT,
+                typed_when_empty: bool = False) -> int:
         self.cseq += 1
         extra = list(extra)
-        if body and content_type:
+        if content_type and (body or typed_when_empty):
             extra += [("Content-Type", content_type), ("Content-Disposition", "signal;handling=required")]
         headers = self._headers(method, self.cseq, extra)
         if method != "INVITE" or self.to_tag:
@@ -155,7 +156,8 @@ class LyncClient:
     def sign_in(self, line: str | None = None, extra=(), body: bytes | None = None,
                 content_type: str | None = CSTA_CT) -> Response:
         cseq = self.request("INVITE", request_system_status(line or self.line) if body is None else body,
-                            extra=[("Supported", "timer"), *extra], content_type=content_type)
+                            extra=[("Supported", "timer"), *extra], content_type=content_type,
+                            typed_when_empty=True)
         response = self.wait_response(cseq, "INVITE")
         if 200 <= response.status < 300:
             self.to_tag = response.to.tag
