@@ -4,6 +4,7 @@
     rccserver -reload [--config FILE]      reload the AD cache and CIC data of the running server
     rccserver check-config [--config FILE] validate the configuration and its data files
     rccserver certs [--out DIR]            make a private CA and server/client certificates
+    rccserver probe --as sip:USER [...]    sign in like Lync and diagnose the logon chain
 
 Exit codes: 0 success; 1 reload failed or no server running; 2 configuration error.
 """
@@ -84,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     from rccserver import certs as certs_module
 
     certs_module.add_arguments(certs)
+
+    probe = commands.add_parser(
+        "probe",
+        help="sign in like Lync and report each step of the logon chain",
+        description="Troubleshooting client: signs in to a running rccserver like a Lync client, "
+        "reports each step of the logon chain with its Cs_ code and a fix hint, can place a test "
+        "call, signs out. Exit 0 when logon works.",
+    )
+    from rccserver import probe as probe_module
+
+    probe_module.add_arguments(probe)
     return parser
 
 
@@ -104,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         return request_reload(args.config, timeout=args.timeout)
     if args.command == "check-config":
         return _check_config(args.config)
+    if args.command == "probe":
+        from rccserver import probe as probe_module
+
+        return probe_module.run(args)
     if args.command == "certs":
         from rccserver import certs as certs_module
 
