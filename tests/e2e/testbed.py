@@ -79,17 +79,22 @@ def write_testbed(directory: Path, *, sip_port: int | None = None, admin_port: i
     admin_port = admin_port or free_port()
     (directory / "directory.ldif").write_text(ldif_text())
     (directory / "cic.toml").write_text(cic_text(features))
+    # Keys given in line_extra replace the defaults below.
+    overridden = {item.split("=", 1)[0].strip() for item in line_extra.splitlines() if "=" in item}
+    line_defaults = "\n".join(
+        f"{key} = {value}"
+        for key, value in (("domain_name", '"rcc.example.com"'), ("transport", '"tcp"'),
+                           ("address", '"127.0.0.1"'), ("receive_port", sip_port),
+                           ("session_timeout", session_timeout))
+        if key not in overridden
+    )
     (directory / "rccserver.toml").write_text(
         f"""[server]
 log_file = "rccserver.log"
 pid_file = "rccserver.pid"
 
 [line]
-domain_name = "rcc.example.com"
-transport = "tcp"
-address = "127.0.0.1"
-receive_port = {sip_port}
-session_timeout = {session_timeout}
+{line_defaults}
 {line_extra}
 
 [directory]
