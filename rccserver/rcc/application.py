@@ -17,6 +17,8 @@ import secrets
 import time
 from typing import Any, Callable, Protocol
 
+import attrs
+
 from rccserver import csta
 from rccserver.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
 from rccserver.rcc.session import RccSession, SessionRegistry
@@ -30,8 +32,9 @@ CSTA_HEADERS = (
 )
 
 
-class DataSource(Protocol):
-    """Where the current directory cache and CIC data live (swapped on reload)."""
+@attrs.define
+class CurrentData:
+    """The directory cache and CIC data in force; a reload replaces both attributes."""
 
     directory: Any  # rccserver.directory.cache.DirectoryCache
     cic: Any  # rccserver.cic.data.CicData
@@ -78,7 +81,7 @@ class RccApplication:
     def __init__(
         self,
         *,
-        data: DataSource,
+        data: CurrentData,
         occupancy,
         switch,
         session_timeout: int,

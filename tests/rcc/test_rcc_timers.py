@@ -1,0 +1,113 @@
+"""Keep-alives, session refresh and expiry with a hand-driven clock (SPEC section 7)."""
+from __future__ import annotations
+
+from rccserver import csta
+from tests.rcc.rcc_harness import Core, Lync, server_requests
+
+
+def test_keepalive_info_every_session_timeout_with_system_status_normal():
+    core = Core(session_timeout=60)
+    alice = Lync(core)
+    assert alice.sign_in().status == 200
+    assert server_requests(core.advance(59.9), "INFO") == []
+    first = server_requests(core.advance(0.2), "INFO")
+    assert len(first) == 1
+    body = csta.decode(first[0].body)
+    assert body == csta.SystemStatus(system_status="normal")
+    assert first[0].headers.get("Content-Type") == "application/csta+xml"
+    alice.answer(first[0])
+    second = server_requests(core.advance(60), "INFO")
+    assert len(second) == 1 and second[0].cseq[0] > first[0].cseq[0]
+
+
+def test_keepalive_disabled_with_zero():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in(extra=())  # no session timer either, so nothing ends the session
+    assert server_requests(core.advance(3600), "INFO") == []
+    assert len(core.app.sessions) == 1
+
+
+def test_unanswered_keepalive_is_tolerated_and_keepalives_go_on():
+    core = Core(session_timeout=60)
+    alice = Lync(core)
+    alice.sign_in(extra=())
+    infos = server_requests(core.advance(60 + 32 + 1), "INFO")  # Timer F has fired for the first
+    assert len(infos) == 1
+    assert len(core.app.sessions) == 1
+    later = core.advance(60)
+    assert len(server_requests(later, "INFO")) == 1  # the next keep-alive still goes out
+    assert server_requests(later, "BYE") == []
+
+
+def test_481_to_keepalive_ends_the_session_and_releases_the_station():
+    core = Core(session_timeout=60)
+    alice = Lync(core)
+    alice.sign_in()
+    assert core.occupancy.occupant("1001") == "AliceArcher"
+    keepalive = server_requests(core.advance(60), "INFO")[0]
+    alice.answer(keepalive, 481)
+    assert len(core.app.sessions) == 0
+    assert core.occupancy.occupant("1001") is None
+
+
+def test_408_to_keepalive_ends_the_session():
+    core = Core(session_timeout=30)
+    alice = Lync(core)
+    alice.sign_in()
+    keepalive = server_requests(core.advance(30), "INFO")[0]
+    alice.answer(keepalive, 408)
+    assert len(core.app.sessions) == 0
+
+
+def test_session_expires_without_refresh_sends_bye_and_releases_station():
+    """RFC 4028 section 10: the BYE goes out min(32, interval/3) s before expiry."""
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    response = alice.sign_in(extra=(("Supported", "timer"), ("Session-Expires", "120;refresher=uac")))
+    assert response.headers.get("Session-Expires").startswith("120")
+    assert "refresher=uac" in response.headers.get("Session-Expires")
+    assert server_requests(core.advance(87), "BYE") == []
+    byes = server_requests(core.advance(34), "BYE")
+    assert len(byes) == 1
+    assert len(core.app.sessions) == 0
+    assert core.occupancy.occupant("1001") is None
+
+
+def test_update_refresh_keeps_the_session_alive():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in(extra=(("Supported", "timer"), ("Session-Expires", "120;refresher=uac")))
+    for _ in range(5):
+        core.advance(60)  # the refresher refreshes at half the interval (RFC 4028)
+        update = alice.request("UPDATE", extra=(("Session-Expires", "120;refresher=uac"), ("Supported", "timer")))
+        response = alice.final(core.feed(update), "UPDATE")
+        assert response.status == 200
+        assert response.headers.get("Session-Expires").startswith("120")
+    assert server_requests(core.sent, "BYE") == []
+    assert len(core.app.sessions) == 1
+
+
+def test_reinvite_refresh_answers_a_fresh_system_status_and_keeps_monitors():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in(extra=(("Supported", "timer"), ("Session-Expires", "120;refresher=uac")))
+    xref = alice.monitor()
+    core.advance(60)
+    response = alice.sign_in(extra=(("Supported", "timer"), ("Session-Expires", "120;refresher=uac")))
+    assert response.status == 200
+    assert csta.decode(response.body) == csta.RequestSystemStatusResponse(system_status="normal")
+    core.advance(60)
+    assert server_requests(core.sent, "BYE") == []
+    session = next(iter(core.app.sessions))
+    assert xref in session.monitors
+
+
+def test_cseq_reset_after_reinvite_is_tolerated():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in()
+    alice.monitor()
+    alice.cseq = 0  # sipe resets its counter after each 2xx to an INVITE
+    features = alice.csta(f'<GetCSTAFeatures xmlns="{csta.ED3}"/>')
+    assert isinstance(features, csta.GetCSTAFeaturesResponse)
