@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import attrs
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints
 from twisted.logger import Logger
@@ -25,7 +24,7 @@ from rccserver.endpoint_driver import EndpointDriver
 from rccserver.logon import LogonDecision
 from rccserver.metrics import Metrics
 from rccserver.occupancy import OccupancyRegistry
-from rccserver.rcc.application import RccApplication
+from rccserver.rcc.application import CurrentData, RccApplication
 from rccserver.rcc.session import RccSession
 from rccserver.reloadclient import write_outcome
 from rccserver.sip.endpoint import Endpoint
@@ -44,14 +43,6 @@ class DataError(Exception):
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
-
-
-@attrs.define
-class Data:
-    """The current directory cache and CIC data; replaced whole on reload."""
-
-    directory: object
-    cic: object
 
 
 class Runtime:
@@ -74,7 +65,7 @@ class Runtime:
             cic = load_cic_data(config.cic.data_file)
         except (DirectoryError, CicDataError) as error:
             raise DataError(str(error)) from error
-        self.data = Data(directory=directory, cic=cic)
+        self.data = CurrentData(directory=directory, cic=cic)
         self.reloader = DirectoryReloader(config.directory, reactor=self.reactor, initial=directory)
         self.occupancy = OccupancyRegistry()
         self.switch = EmbeddedSwitch(
