@@ -77,11 +77,19 @@ class TomlDocument:
         return lines
 
     def line_of(self, key: str) -> int | None:
-        """Line of a dotted key, else of its table, else None."""
+        """Line of a dotted key, else of its table, else None.
+
+        An item of an array value (`line.authority_certificates[0]`) is found at
+        its key's line; an array-of-tables entry (`users[1]`) is known as it is.
+        """
         while key:
             if key in self._lines:
                 return self._lines[key]
-            key = key.rpartition(".")[0]
+            owner, bracket, _ = key.rpartition("[")
+            if bracket and key.endswith("]") and "." not in key[len(owner):]:
+                key = owner
+            else:
+                key = key.rpartition(".")[0]
         return None
 
     def error(self, key: str, message: str) -> LocatedError:
