@@ -31,7 +31,7 @@ from rccserver.probe_dialog import ProbeDialog, host_port
 from rccserver.probe_hints import Finding, closed_without_answer, connect_failure, logon_refusal
 from rccserver.probe_report import Report, Status, render_json, render_text
 from rccserver.probe_wire import (
-    Clock, ConnectionClosed, PeerProtocolError, SipConnection, WaitTimeout, make_tls_context,
+    Clock, ConnectionClosed, PeerProtocolError, SipConnection, WaitTimeout, make_tls_context, speaks_tls,
 )
 from rccserver.sip import Request, Response, TelUri, parse_uri
 from rccserver.sip.errors import SipParseError
@@ -306,11 +306,17 @@ def _chain(options: ProbeOptions, connection: SipConnection, report: Report, clo
         if closed.answered or report.step("logon") is not None:
             _fail_current(report, "the server closed the connection", "see the RCCServer log")
         else:
-            finding = closed_without_answer(closed.received, tls=options.tls, client_cert=client_cert)
+            finding = _closed_before_answer(options, closed.received)
             _fail_current(report, finding.summary, finding.hint)
     except PeerProtocolError as error:
         _fail_current(report, str(error), "the peer is not an RCC line (wrong --target?)")
-    except OSError as error:  # a reset, or a TLS alert that TLS 1.3 delivers after the handshake
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as error:
+        if not options.tls and report.step("logon") is None:
+            finding = _closed_before_answer(options, b"")
+        else:
+            finding = connect_failure(error, tls=options.tls, client_cert=client_cert)
+        _fail_current(report, finding.summary, finding.hint)
+    except OSError as error:  # a TLS alert that TLS 1.3 delivers after the handshake, ...
         finding = connect_failure(error, tls=options.tls, client_cert=client_cert)
         _fail_current(report, finding.summary, finding.hint)
     if session.dialog.established and not session.bye_sent and not session.ended_by_server:
@@ -318,6 +324,13 @@ def _chain(options: ProbeOptions, connection: SipConnection, report: Report, clo
     if session.notes:
         step = report.steps[-1]
         report.steps[-1] = attrs.evolve(step, detail=f"{step.detail} ({'; '.join(session.notes)})")
+
+
+def _closed_before_answer(options: ProbeOptions, received: bytes) -> Finding:
+    # A plain connection closed at once: an access-list denial, or a TLS line. Ask the port.
+    sniffed = not options.tls and speaks_tls(options.host, options.port, timeout=options.timeout)
+    return closed_without_answer(received, tls=options.tls, client_cert=options.cert_file is not None,
+                                 port_speaks_tls=sniffed)
 
 
 def _current_step(report: Report) -> str:

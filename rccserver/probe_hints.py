@@ -192,11 +192,16 @@ def connect_failure(error: OSError, *, tls: bool, client_cert: bool) -> Finding:
     return Finding(f"connection failed: {_describe(error)}", NOT_RUNNING_HINT)
 
 
-def closed_without_answer(first_bytes: bytes, *, tls: bool, client_cert: bool) -> Finding:
-    """The server closed the connection before answering; `first_bytes` is what it sent, if any."""
+def closed_without_answer(first_bytes: bytes, *, tls: bool, client_cert: bool,
+                          port_speaks_tls: bool = False) -> Finding:
+    """The server closed the connection before answering; `first_bytes` is what it sent, if any;
+    `port_speaks_tls`: a TLS handshake with the same port completed (probed after the close)."""
     if not tls and first_bytes[:1] == b"\x15" and first_bytes[1:2] == b"\x03":
         # 0x15 0x03 opens a TLS alert record: a TLS listener answered our plain-text SIP.
         return Finding("the server answered with a TLS alert", TLS_ALERT_ON_TCP_HINT)
+    if not tls and port_speaks_tls:
+        return Finding("the server closed the connection without answering; the port completes "
+                       "a TLS handshake", TLS_ALERT_ON_TCP_HINT)
     if tls and not client_cert:
         return Finding("the server closed the TLS connection without answering",
                        f"{CLIENT_CERT_REQUIRED_HINT}; otherwise: {CLOSED_HINT}")

@@ -51,6 +51,20 @@ def make_tls_context(*, ca_file: str | None, cert_file: str | None, key_file: st
     return context
 
 
+def speaks_tls(host: str, port: int, *, timeout: float) -> bool:
+    """True if a TLS handshake (without checking any certificate) completes at host:port: tells
+    a TLS line from one that closes plain connections for other reasons (access list)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host):
+                return True
+    except (OSError, ssl.SSLError):  # refused, reset, closed or not TLS: all mean "no"
+        return False
+
+
 class SipConnection:
     """Sends SIP messages and returns those that arrive, one at a time, before a deadline.
 

@@ -307,6 +307,7 @@ class ScriptedPeer:
     def _serve(self) -> None:
         try:
             raw, _ = self.listener.accept()
+            self.listener.close()  # one connection only: later attempts are refused at once
             raw.settimeout(WAIT)
             self.conn = self.wrap(raw) if self.wrap else raw
             framer = StreamFramer()
@@ -602,7 +603,7 @@ TESTBED_USERS = [("alice", "tel:+1001", True), ("bob", "tel:+1002", True), ("eri
 TESTBED_CIC_USERS = [("Alice", "alice"), ("Bob", "bob"), ("Erin", "erin"), ("Dave", "dave"), ("Hank", "hank")]
 
 
-def write_server(directory: Path, *, line_extra: str = "") -> ServerProcess:
+def write_server(directory: Path, *, transport: str = "tcp", line_extra: str = "") -> ServerProcess:
     directory.mkdir(parents=True, exist_ok=True)
     sip_port, admin_port = free_port(), free_port()
     (directory / "directory.ldif").write_text("\n".join(
@@ -625,7 +626,7 @@ pid_file = "rccserver.pid"
 
 [line]
 domain_name = "rcc.example.com"
-transport = "tcp"
+transport = "{transport}"
 address = "127.0.0.1"
 receive_port = {sip_port}
 session_timeout = 0
@@ -733,17 +734,19 @@ def test_real_server_denied_peer(tmp_path):
 
 
 def test_real_server_mutual_tls(tmp_path, certs):
-    server = write_server(tmp_path / "mtls", line_extra=(
-        f'transport = "tls"\nmutual_tls = true\ncertificate = "{certs.server.certificate}"\n'
+    server = write_server(tmp_path / "mtls", transport="tls", line_extra=(
+        f'mutual_tls = true\ncertificate = "{certs.server.certificate}"\n'
         f'private_key = "{certs.server.private_key}"\nauthority_certificates = ["{certs.ca}"]'))
     server.start()
     tls = ("--tls", "--ca", str(certs.ca), "--tls-name", "rcc.example.com")
     try:
+        plain_code, plain = probe_json(server, "alice", "tel:+1001")
         no_cert_code, no_cert = probe_json(server, "alice", "tel:+1001", *tls)
         code, steps = probe_json(server, "alice", "tel:+1001", *tls, "--cert", str(certs.client.certificate),
                                  "--key", str(certs.client.private_key))
     finally:
         server.stop()
+    assert plain_code == 1 and plain["logon"]["hint"] == TLS_ALERT_ON_TCP_HINT
     assert no_cert_code == 1
     failed = next(step for step in no_cert.values() if isinstance(step, dict) and step["status"] == "fail")
     assert CLIENT_CERT_REQUIRED_HINT in failed["hint"]
