@@ -2,7 +2,10 @@
 
 Errors make the configuration invalid (exit 2); doubtful but legal data is a
 warning: a missing I3_FEATURE_LYNC licence, a domain account shared by two CIC
-users, Lync users whose line is no station, CIC users without a Lync user.
+users, Lync users whose line is no station, CIC users without a Lync user,
+directory entries that look like Lync users but cannot be used. An LDAP
+directory is not contacted; its password and CA files must exist and be
+readable.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from rccserver.directory.ldif import load_ldif
 
 @attrs.define
 class CheckResult:
+    """Problems found; each message starts with the file (and line) or key it is about."""
+
     errors: list[str] = attrs.Factory(list)
     warnings: list[str] = attrs.Factory(list)
 
@@ -26,13 +31,13 @@ class CheckResult:
         return not self.errors
 
 
-def _readable(path: str | None, key: str, result: CheckResult) -> None:
+def _readable(config, path: str | None, key: str, result: CheckResult) -> None:
     if path is None:
         return
     if not os.path.isfile(path):
-        result.errors.append(f"{key}: {path}: file not found")
+        result.errors.append(f"{config.path}: {key}: file not found: {path}")
     elif not os.access(path, os.R_OK):
-        result.errors.append(f"{key}: {path}: not readable")
+        result.errors.append(f"{config.path}: {key}: not readable: {path}")
 
 
 def _tls(config, result: CheckResult) -> None:
@@ -42,9 +47,9 @@ def _tls(config, result: CheckResult) -> None:
     from rccserver.transport.tls import TlsConfigError, server_context
 
     for key in ("certificate", "private_key"):
-        _readable(getattr(line, key), f"line.{key}", result)
+        _readable(config, getattr(line, key), f"line.{key}", result)
     for index, path in enumerate(line.authority_certificates):
-        _readable(path, f"line.authority_certificates[{index}]", result)
+        _readable(config, path, f"line.authority_certificates[{index}]", result)
     if result.errors:
         return
     try:
@@ -54,6 +59,7 @@ def _tls(config, result: CheckResult) -> None:
 
 
 def check_config(path: str | os.PathLike[str]) -> CheckResult:
+    """Validate the configuration and every data file it names; never raises for bad input."""
     result = CheckResult()
     try:
         config = load_config(path)
@@ -68,9 +74,10 @@ def check_config(path: str | os.PathLike[str]) -> CheckResult:
         except DirectoryError as error:
             result.errors.append(str(error))
     else:
-        _readable(config.directory.password_file, "directory.password_file", result)
-        _readable(config.directory.ca_file, "directory.ca_file", result)
-        result.warnings.append(f"directory: LDAP source {config.directory.url} is not contacted by check-config")
+        _readable(config, config.directory.password_file, "directory.password_file", result)
+        _readable(config, config.directory.ca_file, "directory.ca_file", result)
+        result.warnings.append(f"{config.path}: directory.url: LDAP source {config.directory.url} is not "
+                               f"contacted by check-config")
     try:
         cic = load_cic_data(config.cic.data_file)
     except CicDataError as error:
@@ -83,6 +90,9 @@ def check_config(path: str | os.PathLike[str]) -> CheckResult:
         result.warnings.append(f"{config.cic.data_file}: users: domain account {account} is shared by "
                                f"{', '.join(ids)}: their logons get Cs_AmbiguousUser")
     if directory is not None:
+        for skipped in directory.skipped:
+            where = skipped.where or f"directory {skipped.dn}"
+            result.warnings.append(f"{where}: entry {skipped.dn} skipped: {skipped.reason}")
         for user in directory:
             if user.enabled and user.line and cic.users_by_domain_account(user.domain_account) \
                     and cic.station_for_line(user.line) is None:

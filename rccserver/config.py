@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -121,6 +122,24 @@ def _not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _ip_address(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f"must be an IP address to listen on, e.g. 0.0.0.0 or :: (got {value!r})"
+    return None
+
+
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+
+
+def _host_name(value: str) -> str | None:
+    # It goes into Contact, Record-Route and Warning headers: no room for spaces or quotes.
+    if _HOST_NAME.match(value) or _ip_address(value) is None:
+        return None
+    return f"must be a host name or IP address (got {value!r})"
+
+
 def _cidrs(values: list[str]) -> str | None:
     for index, value in enumerate(values):
         try:
@@ -140,6 +159,8 @@ def _listen(value: str) -> str | None:
         if not host.endswith("]"):
             return f"bad IPv6 literal in {value!r}"
         host = host[1:-1]
+    elif ":" in host:
+        return f"an IPv6 address needs brackets, e.g. [::1]:8011 (got {value!r})"
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -160,9 +181,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "log_format": (str, "text", _one_of("text", "json")),
     },
     "line": {
-        "domain_name": (str, "rcc.example.com", _not_empty),
+        "domain_name": (str, "rcc.example.com", _host_name),
         "transport": (str, "tcp", _one_of("tcp", "tls")),
-        "address": (str, "0.0.0.0", _not_empty),
+        "address": (str, "0.0.0.0", _ip_address),
         "receive_port": (int, 11001, _port),
         "session_timeout": (int, 60, _range(low=0, below=1200)),
         "session_expires": (int, 1800, _range(low=90)),
@@ -254,7 +275,13 @@ def _section(doc: TomlDocument, name: str) -> Any:
     return SECTIONS[name](**values)
 
 
+def _require_file(doc: TomlDocument, key: str, path: str) -> None:
+    if not os.path.isfile(path):
+        raise doc.error(key, f"file not found: {path}")
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and check a configuration file; raises ConfigError naming file, line and key."""
     doc = TomlDocument(path, ConfigError)
     for name in doc.data:
         if name not in SCHEMA:
@@ -265,8 +292,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise doc.error("line.min_se", f"must not exceed line.session_expires ({line.session_expires})")
     if line.transport == "tls":
         for key in ("certificate", "private_key"):
-            if getattr(line, key) is None:
+            path = getattr(line, key)
+            if path is None:
                 raise doc.error(f"line.{key}", 'required when transport = "tls"')
+            _require_file(doc, f"line.{key}", path)
+        for path in line.authority_certificates:
+            _require_file(doc, "line.authority_certificates", path)
     if line.mutual_tls:
         if line.transport != "tls":
             raise doc.error("line.mutual_tls", 'needs transport = "tls"')

@@ -1,74 +1,75 @@
 """The RCCServer log (SPEC section 6): one line per event, ISO-8601 UTC time first, then the level.
 
-Everything goes through twisted.logger: modules emit events with an
-`rcc_text` field through `log`; `RccLogObserver` writes them (and any warning
-or error from elsewhere in the process) to the configured file, rotated by
-size. `--log-format json` writes one JSON object per line instead.
+Everything goes through twisted.logger. Modules report through the helpers
+below (log_logon, log_session_start, ...), which emit events on `log` (the
+"rccserver" namespace) carrying `rcc_kind` and `rcc_fields`. The observer from
+start_rcc_log writes our events at or above the configured level, plus
+warnings and errors from anywhere else in the process, to the configured file,
+rotated by size. A text line reads
+
+    2024-05-01T12:00:00.123Z INFO  logon code=Cs_Success lync_uri=sip:alice@example.com ...
+
+Values with spaces, quotes or '=' are double-quoted (a quote inside becomes \\");
+an absent value is '-'. `log_format = "json"` writes one JSON object per line
+with the same fields instead.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from twisted.logger import (
-    FilteringLogObserver, ILogObserver, LogLevel, LogLevelFilterPredicate, Logger, PredicateResult,
-    formatEvent, globalLogPublisher,
+    FilteringLogObserver, ILogObserver, LogLevel, LogPublisher, Logger, PredicateResult, formatEvent,
+    globalLogPublisher,
 )
-from twisted.python.logfile import LogFile
 from zope.interface import implementer
 
-log = Logger(namespace="rccserver")
+NAMESPACE = "rccserver"
+log = Logger(namespace=NAMESPACE)
 
-_LEVELS = {"debug": LogLevel.debug, "info": LogLevel.info, "warn": LogLevel.warn, "error": LogLevel.error}
+LEVELS = {"debug": LogLevel.debug, "info": LogLevel.info, "warn": LogLevel.warn, "error": LogLevel.error}
 _LEVEL_NAMES = {LogLevel.debug: "DEBUG", LogLevel.info: "INFO", LogLevel.warn: "WARN",
-                LogLevel.error: "ERROR", LogLevel.critical: "CRITICAL"}
+                LogLevel.error: "ERROR", LogLevel.critical: "CRIT"}
+_NEEDS_QUOTES = re.compile(r'[\s"=]')
 
 
-def _timestamp(epoch: float) -> str:
+# -- formatting (pure) -------------------------------------------------------------------
+def timestamp(epoch: float) -> str:
+    """ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.123Z."""
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _value(value: Any) -> str:
     text = "-" if value is None or value == "" else str(value)
-    return f'"{text}"' if (" " in text or '"' in text) else text
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '\\"') + '"'
+    return text
 
 
-def fields_text(kind: str, fields: dict[str, Any]) -> str:
+def fields_text(kind: str, fields: Mapping[str, Any]) -> str:
+    """`kind name=value name=value ...` in the fields' order."""
     return kind + "".join(f" {name}={_value(value)}" for name, value in fields.items())
 
 
-@implementer(ILogObserver)
-class RccLogObserver:
-    def __init__(self, path: str, *, max_bytes: int, backups: int, json_format: bool = False) -> None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.file = LogFile(target.name, str(target.parent), rotateLength=max_bytes, maxRotatedFiles=backups or None)
-        self.json_format = json_format
-
-    def __call__(self, event: dict) -> None:
-        level = event.get("log_level", LogLevel.info)
-        stamp = _timestamp(event.get("log_time") or 0.0)
-        kind = event.get("rcc_kind")
-        if self.json_format:
-            record = {"time": stamp, "level": _LEVEL_NAMES.get(level, "INFO"), "event": kind or "message",
-                      **event.get("rcc_fields", {})}
-            if kind is None:
-                record["text"] = _message(event)
-            line = json.dumps(record, default=str, sort_keys=False)
-        else:
-            text = fields_text(kind, event.get("rcc_fields", {})) if kind else _message(event)
-            line = f"{stamp} {_LEVEL_NAMES.get(level, 'INFO'):<5} {text}"
-        self.file.write(line.replace("\n", "\\n") + "\n")
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
+def logon_fields(decision) -> dict[str, Any]:
+    """What every logon line carries (SPEC 6): code, Lync URI, domain account, CIC user, line, station."""
+    return {
+        "code": decision.code, "status": decision.sip_status, "lync_uri": decision.lync_uri,
+        "domain_account": decision.domain_account, "cic_user": decision.cic_user, "line": decision.line,
+        "station": decision.station, "remote_number": decision.remote_number, "detail": decision.detail,
+    }
 
 
-def _message(event: dict) -> str:
+def logon_line(decision) -> str:
+    """The text of a logon event (what follows timestamp and level in the file)."""
+    return fields_text("logon", logon_fields(decision))
+
+
+def _message(event: Mapping[str, Any]) -> str:
     text = formatEvent(event) or ""
     failure = event.get("log_failure")
     if failure is not None:
@@ -76,54 +77,133 @@ def _message(event: dict) -> str:
     return f"[{event.get('log_namespace', '?')}] {text}"
 
 
+def format_event(event: Mapping[str, Any], json_format: bool = False) -> str:
+    """One log line (without the newline) for a twisted.logger event."""
+    level = _LEVEL_NAMES.get(event.get("log_level", LogLevel.info), "INFO")
+    stamp = timestamp(event.get("log_time") or 0.0)
+    kind = event.get("rcc_kind")
+    fields = event.get("rcc_fields") or {}
+    if json_format:
+        record: dict[str, Any] = {"time": stamp, "level": level, "event": kind or "message"}
+        if kind:
+            record.update(fields)
+        else:
+            record["text"] = _message(event)
+        return json.dumps(record, default=str)
+    text = fields_text(kind, fields) if kind else _message(event)
+    return f"{stamp} {level:<5} {text}".replace("\r", "\\r").replace("\n", "\\n")
+
+
+# -- the file ----------------------------------------------------------------------------
+class RotatingFile:
+    """Appends lines; before a write would take the file past max_bytes it becomes
+    path.1 (path.1 -> path.2 ..., keeping `backups` old files; 0 keeps none)."""
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int, backups: int) -> None:
+        if max_bytes < 1 or backups < 0:
+            raise ValueError(f"need max_bytes >= 1 and backups >= 0 (got {max_bytes}, {backups})")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "ab")
+        self.size = self._file.tell()
+
+    def write(self, line: str) -> None:
+        data = line.encode("utf-8")
+        if self.size and self.size + len(data) > self.max_bytes:
+            self.rotate()
+        self._file.write(data)
+        self._file.flush()
+        self.size += len(data)
+
+    def rotate(self) -> None:
+        self._file.close()
+        if self.backups == 0:
+            os.remove(self.path)
+        else:
+            for index in range(self.backups - 1, 0, -1):
+                older = self._rotated(index)
+                if older.exists():
+                    os.replace(older, self._rotated(index + 1))
+            os.replace(self.path, self._rotated(1))
+        self._file = open(self.path, "ab")
+        self.size = 0
+
+    def _rotated(self, index: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{index}")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@implementer(ILogObserver)
+class RccLogObserver:
+    """Writes every event it is given as one line of the RCCServer log."""
+
+    def __init__(self, path: str, *, max_bytes: int, backups: int, json_format: bool = False) -> None:
+        self.file = RotatingFile(path, max_bytes, backups)
+        self.json_format = json_format
+
+    def __call__(self, event: dict) -> None:
+        self.file.write(format_event(event, self.json_format) + "\n")
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def _ours_or_serious(threshold: LogLevel):
+    """Our namespace from `threshold` up; anyone else's warnings and errors."""
     def predicate(event: dict) -> PredicateResult:
         level = event.get("log_level", LogLevel.info)
-        if str(event.get("log_namespace", "")).startswith("rccserver"):
-            return PredicateResult.maybe if level >= threshold else PredicateResult.no
-        return PredicateResult.maybe if level >= LogLevel.warn else PredicateResult.no
+        namespace = str(event.get("log_namespace", ""))
+        ours = namespace == NAMESPACE or namespace.startswith(NAMESPACE + ".")
+        return PredicateResult.maybe if level >= (threshold if ours else LogLevel.warn) else PredicateResult.no
     return predicate
 
 
-def start_rcc_log(config) -> FilteringLogObserver:
+def start_rcc_log(config, publisher: LogPublisher = globalLogPublisher) -> FilteringLogObserver:
+    """Open the configured log file and attach its observer to `publisher`; returns the observer."""
     server = config.server
     observer = RccLogObserver(server.log_file, max_bytes=server.log_max_bytes, backups=server.log_backups,
                               json_format=server.log_format == "json")
-    threshold = _LEVELS[server.log_level]
-    filtered = FilteringLogObserver(observer, [_ours_or_serious(threshold)])
+    filtered = FilteringLogObserver(observer, [_ours_or_serious(LEVELS[server.log_level])])
     filtered.rcc_observer = observer
-    globalLogPublisher.addObserver(filtered)
+    publisher.addObserver(filtered)
     return filtered
 
 
-def stop_rcc_log(filtered) -> None:
-    globalLogPublisher.removeObserver(filtered)
+def stop_rcc_log(filtered: FilteringLogObserver, publisher: LogPublisher = globalLogPublisher) -> None:
+    publisher.removeObserver(filtered)
     filtered.rcc_observer.close()
 
 
 def emit(kind: str, level: LogLevel = LogLevel.info, **fields: Any) -> None:
-    log.emit(level, "{rcc_kind}", rcc_kind=kind, rcc_fields=fields)
+    """One RCCServer log event; other observers see `kind name=value ...` as its text."""
+    log.emit(level, "{rcc_text}", rcc_kind=kind, rcc_fields=fields, rcc_text=fields_text(kind, fields))
 
 
-# -- the events ------------------------------------------------------------------------
+# -- the events other modules report -------------------------------------------------------
 def _peer(peer) -> str | None:
-    return f"{peer[0]}:{peer[1]}" if peer else None
+    if not peer:
+        return None
+    host, port = peer[0], peer[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def log_logon(decision, peer=None) -> None:
-    emit("logon", LogLevel.info if decision.ok else LogLevel.warn,
-         code=decision.code, lync_uri=decision.lync_uri, domain_account=decision.domain_account,
-         cic_user=decision.cic_user, line=decision.line, station=decision.station,
-         remote_number=decision.remote_number, peer=_peer(peer), detail=decision.detail)
+    emit("logon", LogLevel.info if decision.ok else LogLevel.warn, **logon_fields(decision), peer=_peer(peer))
 
 
 def _session_fields(session) -> dict[str, Any]:
+    dialog = getattr(session, "dialog", None)
     return dict(lync_uri=session.lync_uri, cic_user=session.cic_user, line=session.line,
-                station=session.station or session.device, call_id=session.dialog.call_id)
+                station=session.station or getattr(session, "device", None),
+                call_id=getattr(dialog, "call_id", None))
 
 
 def log_session_start(session) -> None:
-    emit("session-start", **_session_fields(session), peer=_peer(session.peer))
+    emit("session-start", **_session_fields(session), peer=_peer(getattr(session, "peer", None)))
 
 
 def log_session_end(session, reason: str) -> None:
@@ -135,12 +215,20 @@ def log_keepalive_failure(session, outcome: str, ends_session: bool) -> None:
          action="session ended" if ends_session else "tolerated")
 
 
-def log_reload(result: dict) -> None:
+def log_reload(result) -> None:
+    """A reload's outcome: a directory ReloadOutcome, or the runtime's dict
+    (ok, users, added, removed, changed, elapsed, would_refuse | error)."""
+    if not isinstance(result, Mapping):
+        diff = result.diff
+        result = {"ok": result.ok, "error": result.error, "users": result.users, "elapsed": result.elapsed,
+                  "added": diff.added if diff else (), "removed": diff.removed if diff else (),
+                  "changed": diff.changed if diff else ()}
     if result.get("ok"):
-        emit("reload", users=result.get("users"), added=len(result.get("added", [])),
-             removed=len(result.get("removed", [])), changed=len(result.get("changed", [])),
-             seconds=result.get("elapsed"))
-        for line in result.get("would_refuse", []):
+        elapsed = result.get("elapsed")
+        emit("reload", users=result.get("users"), added=len(result.get("added", ())),
+             removed=len(result.get("removed", ())), changed=len(result.get("changed", ())),
+             seconds=None if elapsed is None else round(elapsed, 3))
+        for line in result.get("would_refuse", ()):
             emit("reload-would-refuse", LogLevel.warn, session=line)
     else:
         emit("reload-failed", LogLevel.error, error=result.get("error"))

@@ -1,9 +1,18 @@
 """Telephone numbers as SPEC section 5 compares them.
 
-A Line URI names a number: `tel:+1 (317) 555-1010;ext=12` is the number
-13175551010. We drop `tel:` (or `sip:`/`sips:` user parts), a leading `+`,
-the visual separators `-.() ` and every parameter (`;ext=`, `;phone-context=`,
-`;partition=`). Two lines are the same line when their numbers are equal.
+A Line URI names a number: `tel:+1 (317) 555-1010` is the number 13175551010.
+We drop `tel:` (of a `sip:`/`sips:` URI we take the user part), a leading
+`+`, the visual separators `-.() ` and every parameter.
+
+Parameters are ignored on purpose, `;ext=` included: `tel:+13175551010;ext=12`
+is the number 13175551010. Lync administrators write `;ext=` to give the
+desk phone's extension behind a DID, and both sides of a comparison (the
+user's msRTCSIP-Line and the lcs:line Lync sends) come from the same AD
+attribute, so the main number alone identifies the line. A station that must
+be matched by its full URI, parameters and all, says so with its
+`identification_address`. `;phone-context=` is ignored too: we compare
+digits, not dialling plans. Two lines are the same line when their numbers
+are equal and not empty.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ LYNC_FEATURE = "I3_FEATURE_LYNC"
 
 
 class CicDataError(LocatedError):
-    pass
+    """A problem in the CIC data file: file, line, key and what is wrong."""
 
 
 @attrs.frozen
@@ -38,6 +38,8 @@ class Station:
 
 
 class CicData:
+    """Immutable after construction; lookups are O(1) dictionary reads."""
+
     def __init__(self, users: Iterable[CicUser], stations: Iterable[Station], features: Iterable[str]) -> None:
         self.users = tuple(users)
         self.stations = tuple(stations)
@@ -99,6 +101,7 @@ def _bool(doc: TomlDocument, key: str, table: dict, name: str, default: bool) ->
 
 
 def load_cic_data(path: str | os.PathLike[str]) -> CicData:
+    """Read and check a CIC data file; raises CicDataError naming file, line and key."""
     doc = TomlDocument(path, CicDataError)
     data = doc.data
     for name in data:
@@ -115,6 +118,8 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
         raise doc.error("licenses.features", "must be a list of strings")
     users: list[CicUser] = []
     seen_ids: dict[str, int] = {}
+    if not isinstance(data.get("users", []), list):
+        raise doc.error("users", "must be an array of tables [[users]]")
     for index, table in enumerate(data.get("users", [])):
         key = f"users[{index}]"
         if not isinstance(table, dict):
@@ -127,15 +132,22 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
             raise doc.error(f"{key}.id", f"duplicate user id {user_id!r} (also users[{seen_ids[user_id]}])")
         seen_ids[user_id] = index
         account = _string(doc, key, table, "nt_domain_user")
-        if "\\" not in account:
+        domain, _, name = account.partition("\\")
+        if not domain or not name or "\\" in name:
             raise doc.error(f"{key}.nt_domain_user", f"must be DOMAIN\\account (got {account!r})")
+        extension = _string(doc, key, table, "extension", required=False)
+        if extension is not None and not extension.isdigit():
+            raise doc.error(f"{key}.extension", f"must be digits (got {extension!r})")
         users.append(CicUser(
-            id=user_id, nt_domain_user=account, extension=_string(doc, key, table, "extension", required=False),
+            id=user_id, nt_domain_user=account, extension=extension,
             client_license=_bool(doc, key, table, "client_license", False),
             allow_remote_number=_bool(doc, key, table, "allow_remote_number", False),
         ))
     stations: list[Station] = []
     seen_extensions: dict[str, int] = {}
+    seen_addresses: dict[str, int] = {}
+    if not isinstance(data.get("stations", []), list):
+        raise doc.error("stations", "must be an array of tables [[stations]]")
     for index, table in enumerate(data.get("stations", [])):
         key = f"stations[{index}]"
         if not isinstance(table, dict):
@@ -151,8 +163,14 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
             raise doc.error(f"{key}.extension",
                             f"duplicate station extension {extension!r} (also stations[{seen_extensions[number]}])")
         seen_extensions[number] = index
-        stations.append(Station(
-            name=_string(doc, key, table, "name"), extension=number,
-            identification_address=_string(doc, key, table, "identification_address", required=False),
-        ))
+        address = _string(doc, key, table, "identification_address", required=False)
+        if address is not None:
+            if not address.lower().startswith(("tel:", "sip:", "sips:")):
+                raise doc.error(f"{key}.identification_address", f"must be a tel: or sip: URI (got {address!r})")
+            if address in seen_addresses:
+                raise doc.error(f"{key}.identification_address", f"duplicate identification address "
+                                f"{address!r} (also stations[{seen_addresses[address]}])")
+            seen_addresses[address] = index
+        stations.append(Station(name=_string(doc, key, table, "name"), extension=number,
+                                identification_address=address))
     return CicData(users, stations, features)

@@ -11,7 +11,7 @@ import attrs
 
 
 class DirectoryError(Exception):
-    """The directory could not be loaded (file, line or server, and why)."""
+    """The directory could not be loaded (file and line, or server, and why)."""
 
 
 def uri_key(uri: str) -> str:
@@ -35,7 +35,18 @@ class DirectoryUser:
 
 
 @attrs.frozen
+class SkippedEntry:
+    """A directory entry that looks like a Lync user but cannot be one (shown by check-config)."""
+
+    dn: str
+    reason: str
+    where: str = ""  # "file:line" for LDIF, "" for LDAP
+
+
+@attrs.frozen
 class CacheDiff:
+    """SIP URIs (as written in the newer cache, else the older) added, removed or changed."""
+
     added: tuple[str, ...]
     removed: tuple[str, ...]
     changed: tuple[str, ...]
@@ -46,15 +57,26 @@ class CacheDiff:
 
 
 class DirectoryCache:
-    def __init__(self, users: Iterable[DirectoryUser], source: str = "") -> None:
+    """Lync users by SIP URI. Duplicates of a SIP URI keep the first entry; the rest are skipped."""
+
+    def __init__(self, users: Iterable[DirectoryUser], source: str = "",
+                 skipped: Iterable[SkippedEntry] = ()) -> None:
         self._users: dict[str, DirectoryUser] = {}
+        dropped = list(skipped)
         for user in users:
-            # The first entry for a SIP URI wins; AD enforces uniqueness anyway.
-            self._users.setdefault(uri_key(user.sip_uri), user)
+            key = uri_key(user.sip_uri)
+            first = self._users.setdefault(key, user)
+            if first is not user:
+                dropped.append(SkippedEntry(user.dn, f"duplicate msRTCSIP-PrimaryUserAddress {user.sip_uri} "
+                                                     f"(already used by {first.dn})"))
         self.source = source
+        self.skipped: tuple[SkippedEntry, ...] = tuple(dropped)
 
     def lookup(self, sip_uri: str) -> DirectoryUser | None:
         return self._users.get(uri_key(sip_uri))
+
+    def __contains__(self, sip_uri: object) -> bool:
+        return isinstance(sip_uri, str) and uri_key(sip_uri) in self._users
 
     def __len__(self) -> int:
         return len(self._users)
@@ -62,10 +84,18 @@ class DirectoryCache:
     def __iter__(self) -> Iterator[DirectoryUser]:
         return iter(self._users.values())
 
-    def diff(self, newer: "DirectoryCache") -> CacheDiff:
-        old, new = self._users, newer._users
-        return CacheDiff(
-            added=tuple(sorted(new[k].sip_uri for k in new.keys() - old.keys())),
-            removed=tuple(sorted(old[k].sip_uri for k in old.keys() - new.keys())),
-            changed=tuple(sorted(new[k].sip_uri for k in new.keys() & old.keys() if new[k] != old[k])),
-        )
+    def diff(self, newer: DirectoryCache) -> CacheDiff:
+        return diff(self, newer)
+
+    def __repr__(self) -> str:
+        return f"<DirectoryCache {len(self)} users from {self.source or '?'}>"
+
+
+def diff(old: DirectoryCache, new: DirectoryCache) -> CacheDiff:
+    """What a swap from `old` to `new` changes, by SIP URI (case-insensitive)."""
+    before, after = old._users, new._users
+    return CacheDiff(
+        added=tuple(sorted(after[k].sip_uri for k in after.keys() - before.keys())),
+        removed=tuple(sorted(before[k].sip_uri for k in before.keys() - after.keys())),
+        changed=tuple(sorted(after[k].sip_uri for k in after.keys() & before.keys() if after[k] != before[k])),
+    )

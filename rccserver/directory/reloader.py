@@ -1,15 +1,18 @@
 """Loading and reloading the AD cache without blocking SIP handling (the Twisted edge).
 
-The load runs in a thread; on success the new cache replaces the old one in a
-single assignment; on failure the old cache stays in force and the outcome
-says why.
+The load runs in the reactor's thread pool; on success the new cache replaces
+the old one in a single assignment (readers see the old or the new snapshot,
+never a mix); on failure the old cache stays in force and the outcome says why.
 """
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import attrs
 from twisted.internet import threads
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from rccserver.directory.cache import CacheDiff, DirectoryCache, DirectoryError
 from rccserver.directory.ldap import load_from_ldap
@@ -17,7 +20,7 @@ from rccserver.directory.ldif import load_ldif
 
 
 def load_directory(config) -> DirectoryCache:
-    """Blocking load from the configured source (config: DirectoryConfig)."""
+    """Blocking load from the configured source (config: rccserver.config.DirectoryConfig)."""
     if config.source == "ldap":
         return load_from_ldap(config)
     return load_ldif(config.ldif_file, config.netbios_domain)
@@ -26,29 +29,37 @@ def load_directory(config) -> DirectoryCache:
 @attrs.frozen
 class ReloadOutcome:
     ok: bool
-    diff: CacheDiff | None
-    error: str | None
-    elapsed: float
+    diff: CacheDiff | None  # None when the load failed
+    error: str | None  # None when the load succeeded
+    elapsed: float  # seconds, by the reloader's clock
+    users: int = 0  # Lync users in the cache now in force
 
 
 class DirectoryReloader:
-    def __init__(self, config, *, reactor, initial: DirectoryCache) -> None:
+    """Owns the current DirectoryCache and replaces it on a successful reload."""
+
+    def __init__(self, config, *, reactor, initial: DirectoryCache,
+                 load: Callable[[object], DirectoryCache] = load_directory,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.reactor = reactor
         self.current = initial
+        self._load = load
+        self._clock = clock
 
-    def reload(self):
-        """Deferred[ReloadOutcome]; never fails."""
-        started = time.monotonic()
-        deferred = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), load_directory, self.config)
+    def reload(self) -> Deferred:
+        """Deferred[ReloadOutcome]. Expected load errors (DirectoryError, OSError) give ok=False;
+        anything else is a bug and fails the Deferred."""
+        started = self._clock()
+        deferred = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._load, self.config)
 
         def loaded(cache: DirectoryCache) -> ReloadOutcome:
-            diff = self.current.diff(cache)
+            change = self.current.diff(cache)
             self.current = cache
-            return ReloadOutcome(True, diff, None, time.monotonic() - started)
+            return ReloadOutcome(True, change, None, self._clock() - started, len(cache))
 
-        def failed(failure) -> ReloadOutcome:
+        def failed(failure: Failure) -> ReloadOutcome:
             failure.trap(DirectoryError, OSError)
-            return ReloadOutcome(False, None, failure.getErrorMessage(), time.monotonic() - started)
+            return ReloadOutcome(False, None, failure.getErrorMessage(), self._clock() - started, len(self.current))
 
         return deferred.addCallbacks(loaded, failed)
