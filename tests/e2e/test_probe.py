@@ -581,7 +581,7 @@ def test_tls_to_a_plain_listener(certs):
 # -- the command against the real server -----------------------------------------
 
 def run_probe_command(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rccserver.probe", *argv], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rccserver", "probe", *argv], cwd=REPO, capture_output=True,
                           text=True, timeout=60)
 
 
