@@ -8,6 +8,7 @@ answer. Each failure says which step failed: connect, TLS, bind or search.
 """
 from __future__ import annotations
 
+import math
 import ssl
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +62,8 @@ def _connect(config: LdapSettings, password: str | None) -> ldap3.Connection:
         server = ldap3.Server(config.url, get_info=ldap3.NONE, tls=_tls(config), connect_timeout=config.timeout)
         connection = ldap3.Connection(
             server, user=config.bind_dn, password=password, auto_bind=ldap3.AUTO_BIND_NONE,
-            receive_timeout=config.timeout, read_only=True, raise_exceptions=True,
+            # ldap3 packs receive_timeout as whole seconds (struct 'LL'): a float is refused.
+            receive_timeout=max(1, math.ceil(config.timeout)), read_only=True, raise_exceptions=True,
         )
         connection.open()
     except (ldap_errors.LDAPException, OSError, ssl.SSLError) as error:
