@@ -33,6 +33,7 @@ class EndpointDriver:
 
     # -- ConnectionSink -------------------------------------------------
     def connection_made(self, conn) -> None:
+        log.debug("connection {peer} open ({transport})", peer=conn.peer, transport=conn.transport)
         self.connections[conn.conn_id] = conn
         self.endpoint.connection_made(conn.conn_id, conn.peer, conn.transport, conn.local)
         self.flush()
@@ -46,6 +47,7 @@ class EndpointDriver:
         self.flush()
 
     def connection_lost(self, conn, reason: str) -> None:
+        log.debug("connection {peer} closed: {reason}", peer=conn.peer, reason=reason)
         self.connections.pop(conn.conn_id, None)
         self.endpoint.connection_lost(conn.conn_id)
         self.flush()
