@@ -235,3 +235,87 @@ def test_bye_overtaking_monitor_stop_gets_481_for_the_late_info(server):
     late = client.request("INFO", f'<GetCSTAFeatures xmlns="{ED3}"/>'.encode())
     assert client.wait_response(late, "INFO").status == 481
     client.close()
+
+
+def test_deflect_a_ringing_call_from_the_toast(server, alice):
+    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550114", "to": "1001"})
+    call_id = body["call_id"]
+    alice.wait_event("DeliveredEvent")
+    response = alice.csta(
+        f'<DeflectCall xmlns="{ED3}"><callToBeDiverted>{conn(call_id, ALICE_LINE)}</callToBeDiverted>'
+        f"<newDestination>tel:+13175556060</newDestination></DeflectCall>"
+    )
+    assert isinstance(response, csta.DeflectCallResponse)
+    diverted = alice.wait_event("DivertedEvent")
+    assert diverted.connection.call_id == call_id
+    assert diverted.new_destination == "tel:+13175556060"
+    server.admin("POST", f"/api/calls/{call_id}/hangup")
+
+
+def test_conference_held_and_active_call(server, alice):
+    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550115", "to": "1001"})
+    first = body["call_id"]
+    alice.wait_event("DeliveredEvent")
+    alice.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered>{conn(first, ALICE_LINE)}</callToBeAnswered></AnswerCall>')
+    alice.wait_event("EstablishedEvent")
+    consult = alice.csta(
+        f'<ConsultationCall xmlns="{ED3}"><existingCall>{conn(first, ALICE_LINE)}</existingCall>'
+        f"<consultedDevice>tel:+13175557070</consultedDevice></ConsultationCall>"
+    )
+    second = consult.initiated_call.call_id
+    server.admin("POST", f"/api/calls/{second}/answer")
+    alice.wait_event("EstablishedEvent")
+    response = alice.csta(
+        f'<ConferenceCall xmlns="{ED3}"><heldCall>{conn(first, ALICE_LINE)}</heldCall>'
+        f"<activeCall>{conn(second, ALICE_LINE)}</activeCall></ConferenceCall>"
+    )
+    assert isinstance(response, csta.ConferenceCallResponse)
+    conferenced = alice.wait_event("ConferencedEvent")
+    assert {conferenced.primary_old_call.call_id, conferenced.secondary_old_call.call_id} == {first, second}
+    conference = response.conference_call.call_id
+    alice.csta(f'<ClearConnection xmlns="{ED3}"><connectionToBeCleared>{conn(conference, ALICE_LINE)}</connectionToBeCleared></ClearConnection>')
+    alice.wait_event("ConnectionClearedEvent")
+
+
+def test_do_not_disturb_and_digits(server, alice):
+    on = alice.csta(f'<SetDoNotDisturb xmlns="{ED3}"><device>{ALICE_LINE}</device><doNotDisturbOn>true</doNotDisturbOn></SetDoNotDisturb>')
+    assert isinstance(on, csta.SetDoNotDisturbResponse)
+    assert alice.wait_event("DoNotDisturbEvent").do_not_disturb_on is True
+    got = alice.csta(f'<GetDoNotDisturb xmlns="{ED3}"><device>{ALICE_LINE}</device></GetDoNotDisturb>')
+    assert got.do_not_disturb_on is True
+    alice.csta(f'<SetDoNotDisturb xmlns="{ED3}"><device>{ALICE_LINE}</device><doNotDisturbOn>false</doNotDisturbOn></SetDoNotDisturb>')
+    assert alice.wait_event("DoNotDisturbEvent").do_not_disturb_on is False
+    response = alice.csta(
+        f'<MakeCall xmlns="{ED3}"><callingDevice>{ALICE_LINE}</callingDevice>'
+        f"<calledDirectoryNumber>tel:+13175558080</calledDirectoryNumber></MakeCall>"
+    )
+    call_id = response.calling_device.call_id
+    server.admin("POST", f"/api/calls/{call_id}/answer")
+    alice.wait_event("EstablishedEvent")
+    digits = alice.csta(f'<GenerateDigits xmlns="{ED3}"><connectionToSendDigits>{conn(call_id, ALICE_LINE)}'
+                        f"</connectionToSendDigits><charactersToSend>12#</charactersToSend></GenerateDigits>")
+    assert isinstance(digits, csta.GenerateDigitsResponse)
+    assert alice.wait_event("DigitsGeneratedEvent").digit_generated_list == "12#"
+    snapshot = alice.csta(f'<SnapshotDevice xmlns="{ED3}"><snapshotObject>{ALICE_LINE}</snapshotObject></SnapshotDevice>')
+    assert [(i.connection.call_id, i.local_connection_state) for i in snapshot.calls] == [(call_id, "connected")]
+    alice.csta(f'<ClearConnection xmlns="{ED3}"><connectionToBeCleared>{conn(call_id, ALICE_LINE)}</connectionToBeCleared></ClearConnection>')
+
+
+def test_ed4_and_ed5_clients_are_answered_in_their_namespace(server):
+    for edition in ("ed4", "ed5"):
+        ns = ED3.replace("ed3", edition)
+        client = LyncClient("127.0.0.1", server.sip_port, user="sip:bob@example.com", line=BOB_LINE)
+        from tests.e2e.lyncclient import request_system_status
+
+        response = client.sign_in(body=request_system_status(BOB_LINE, ns))
+        assert response.status == 200
+        assert f'xmlns="{ns}"'.encode() in response.body
+        answer = client.info(f'<MonitorStart xmlns="{ns}"><monitorObject><deviceObject>{BOB_LINE}</deviceObject></monitorObject></MonitorStart>'.encode())
+        assert f'xmlns="{ns}"'.encode() in answer.body
+        client.sign_out()
+        client.close()
+
+
+def test_monitor_start_on_someone_elses_line_is_refused(alice):
+    answer = alice.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>tel:+1002</deviceObject></monitorObject></MonitorStart>')
+    assert answer == csta.ErrorCode("operation", "privilegeViolationOnSpecifiedDevice")
