@@ -14,17 +14,22 @@ class EntrySkipped(Exception):
     """An entry with msRTCSIP-PrimaryUserAddress that cannot become a DirectoryUser."""
 
 
-def _first(attributes: dict[str, list[str]], name: str) -> str | None:
-    """First value of an attribute, by case-insensitive name, ignoring options (name;lang-en)."""
-    wanted = name.lower()
+def _by_name(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Attributes keyed by lower-case name without options (displayName;lang-en -> displayname)."""
+    index: dict[str, list[str]] = {}
     for key, values in attributes.items():
-        if key.split(";", 1)[0].lower() == wanted and values:
-            return values[0]
-    return None
+        if values:
+            index.setdefault(key.split(";", 1)[0].lower(), values)
+    return index
 
 
-def _text(attributes: dict[str, list[str]], name: str) -> str | None:
-    value = _first(attributes, name)
+def _first(index: dict[str, list[str]], name: str) -> str | None:
+    values = index.get(name.lower())
+    return values[0] if values else None
+
+
+def _text(index: dict[str, list[str]], name: str) -> str | None:
+    value = _first(index, name)
     return value.strip() or None if value is not None else None
 
 
@@ -34,6 +39,7 @@ def user_from_entry(dn: str, attributes: dict[str, list[str]], netbios_domain: s
     Raises EntrySkipped for a Lync entry we cannot use (no sAMAccountName, or a
     primary user address that is not a sip: URI).
     """
+    attributes = _by_name(attributes)
     sip_uri = _text(attributes, PRIMARY_USER_ADDRESS)
     if sip_uri is None:
         return None
