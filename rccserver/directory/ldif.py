@@ -23,6 +23,7 @@ from rccserver.directory.entries import ATTRIBUTES, EntrySkipped, user_from_entr
 # attribute type (name or OID) with options, e.g. displayName;lang-de
 _DESCRIPTION = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)(?:;[A-Za-z0-9-]+)*$")
 _TEXT_ATTRIBUTES = {name.lower() for name in ATTRIBUTES} | {"dn"}
+_SPECIAL = {"dn", "version", "changetype", "control"}  # names with a meaning of their own in LDIF
 
 
 @attrs.frozen
@@ -85,8 +86,9 @@ def parse_ldif(text: str, source: str = "<ldif>") -> list[LdifEntry]:
     dn_line = 0
     attributes: dict[str, list[str]] = {}
     seen_record = False
+    known_names: set[str] = set()  # attribute descriptions already validated (a handful repeat)
     for number, line in _logical_lines(text, source):
-        if not line.strip():
+        if not line or line.isspace():
             if dn is not None:
                 entries.append(LdifEntry(dn, attributes, dn_line))
             dn, attributes = None, {}
@@ -94,10 +96,22 @@ def parse_ldif(text: str, source: str = "<ldif>") -> list[LdifEntry]:
         name, sep, rest = line.partition(":")
         if not sep:
             raise DirectoryError(f"{source}:{number}: expected 'attribute: value', got {line[:60]!r}")
-        if not _DESCRIPTION.match(name):
-            raise DirectoryError(f"{source}:{number}: {name[:60]!r} is not an attribute name")
-        value = _value(name, rest, source, number)
+        if name not in known_names:
+            if not _DESCRIPTION.match(name):
+                raise DirectoryError(f"{source}:{number}: {name[:60]!r} is not an attribute name")
+            known_names.add(name)
+        value = _value(name, rest, source, number) if rest[:1] in (":", "<") else rest.lstrip(" ")
         lowered = name.lower()
+        if lowered not in _SPECIAL:
+            if dn is None:
+                raise DirectoryError(f"{source}:{number}: attribute {name} before any dn")
+            seen_record = True
+            values = attributes.get(name)
+            if values is None:
+                attributes[name] = [value]
+            else:
+                values.append(value)
+            continue
         if lowered == "version" and dn is None and not seen_record:
             if value.strip() != "1":
                 raise DirectoryError(f"{source}:{number}: unsupported LDIF version {value.strip()!r} (only 1)")
@@ -113,7 +127,7 @@ def parse_ldif(text: str, source: str = "<ldif>") -> list[LdifEntry]:
             raise DirectoryError(f"{source}:{number}: attribute {name} before any dn")
         if lowered in ("changetype", "control"):
             raise DirectoryError(f"{source}:{number}: change records are not supported (content LDIF only)")
-        attributes.setdefault(name, []).append(value)
+        attributes.setdefault(name, []).append(value)  # "version" inside a record is an ordinary attribute
     if dn is not None:
         entries.append(LdifEntry(dn, attributes, dn_line))
     return entries
