@@ -98,8 +98,8 @@ def check_config(path: str | os.PathLike[str]) -> CheckResult:
                     and cic.station_for_line(user.line) is None:
                 cic_users = cic.users_by_domain_account(user.domain_account)
                 if not any(u.allow_remote_number for u in cic_users):
-                    result.warnings.append(f"directory: {user.sip_uri}: line {user.line} matches no CIC "
-                                           f"station (Cs_StationNotFound)")
+                    result.warnings.append(f"{config.directory.ldif_file}: {user.sip_uri}: line {user.line} "
+                                           f"matches no CIC station (Cs_StationNotFound)")
         accounts = {user.domain_account.lower() for user in directory}
         for cic_user in cic.users:
             if cic_user.nt_domain_user.lower() not in accounts:
