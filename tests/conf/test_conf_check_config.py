@@ -163,3 +163,25 @@ def test_missing_config_file(capsys, argv):
     code = main(argv)
     lines = capsys.readouterr().out.splitlines()
     assert_invalid(code, lines, "/nonexistent/rcc.toml", "file not found")
+
+
+def test_run_with_a_broken_config_exits_2_naming_file_line_and_key(tmp_path):
+    path = write_deployment(tmp_path)
+    text = path.read_text().replace("session_timeout = 0", "session_timeout = 1200")
+    path.write_text(text)
+    number = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("session_timeout"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "rccserver", "run", "--config", str(path)], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{path}:{number}: line.session_timeout: must be below 1200" in done.stderr
+
+
+def test_run_with_a_broken_data_file_exits_2_naming_it(tmp_path):
+    ldif = testbed.ldif_text() + "\nno colon\n"
+    path = write_deployment(tmp_path, ldif=ldif)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "rccserver", "run", "--config", str(path)], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"{tmp_path / 'directory.ldif'}:{len(ldif.splitlines())}:" in done.stderr
