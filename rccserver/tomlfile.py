@@ -12,7 +12,10 @@ import tomllib
 from pathlib import Path
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+_SEGMENT = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
+# `key =`, also dotted (`line.transport =`, TOML's other way to write a table's key)
+_KEY = re.compile(rf"^\s*({_SEGMENT}(?:\s*\.\s*{_SEGMENT})*)\s*=")
+_SEGMENTS = re.compile(_SEGMENT)
 _SYNTAX_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -72,8 +75,11 @@ class TomlDocument:
                 continue
             key = _KEY.match(raw)
             if key:
-                name = key.group(1).strip("\"'")
-                lines.setdefault(f"{table}.{name}" if table else name, number)
+                dotted = table
+                for segment in _SEGMENTS.findall(key.group(1)):
+                    name = segment.strip("\"'")
+                    dotted = f"{dotted}.{name}" if dotted else name
+                    lines.setdefault(dotted, number)
         return lines
 
     def line_of(self, key: str) -> int | None:

@@ -209,3 +209,17 @@ def test_not_utf8(tmp_path):
     path.write_bytes(b'[line]\ndomain_name = "r\xe9c"\n')
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(path)
+
+
+def test_dotted_keys_are_located(tmp_path):
+    # TOML's dotted keys: `line.transport = ...` at the top level is [line] transport.
+    error = located_error(tmp_path, '# top\nline.transport = "udp"\n')
+    assert (error.key, error.line) == ("line.transport", 2)
+    # Inside [server] the same text is server.line.transport: an unknown key, at its own line.
+    error = located_error(tmp_path, '[server]\nlog_level = "info"\n\nline . "transport" = "udp"\n')
+    assert (error.key, error.line) == ("server.line", 4)
+
+
+def test_quoted_keys_and_trailing_comments_are_located(tmp_path):
+    error = located_error(tmp_path, '[line]   # the RCC line\n  "transport" = "udp"  # no\n')
+    assert (error.key, error.line) == ("line.transport", 2)
