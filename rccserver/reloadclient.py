@@ -54,6 +54,16 @@ def read_pid(pid_file: str | os.PathLike[str]) -> int | None:
     return pid
 
 
+def looks_like_rccserver(pid: int) -> bool:
+    """False when /proc shows that `pid` runs something else (a stale pid file whose
+    number was reused): SIGHUP would hang up that process. True when we cannot tell."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no procfs (or no access): trust the pid file
+    return b"rccserver" in command
+
+
 def format_outcome(outcome: dict) -> str:
     if not outcome.get("ok"):
         return f"reload failed: {outcome.get('error', 'unknown error')} (the previous data stays in force)"
@@ -80,6 +90,10 @@ def request_reload(config_path: str | None, *, timeout: float = 120.0) -> int:
     pid = read_pid(pid_file)
     if pid is None:
         print(f"no rccserver running (pid file {pid_file} missing, stale or unreadable)", file=sys.stderr)
+        return EXIT_FAILED
+    if not looks_like_rccserver(pid):
+        print(f"no rccserver running: pid file {pid_file} names process {pid}, which is not rccserver "
+              f"(stale pid file?); not signalling it", file=sys.stderr)
         return EXIT_FAILED
     before = (read_outcome(pid_file) or {}).get("seq", 0)
     try:

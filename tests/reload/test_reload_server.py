@@ -169,3 +169,17 @@ def test_live_sessions_that_would_now_be_refused_are_listed_and_stay_up(server):
     finally:
         alice.close()
         bob.close()
+
+
+def test_a_pid_file_naming_another_process_is_not_signalled(tmp_path):
+    process = write_testbed(tmp_path)
+    bystander = subprocess.Popen(["sleep", "60"])  # SIGHUP would end it
+    try:
+        (tmp_path / "rccserver.pid").write_text(f"{bystander.pid}\n")
+        done = run_cli("-reload", "--config", str(process.config_path), "--timeout", "5", cwd=tmp_path)
+        assert done.returncode == 1
+        assert f"names process {bystander.pid}, which is not rccserver" in done.stderr
+        assert bystander.poll() is None, "the unrelated process was signalled"
+    finally:
+        bystander.kill()
+        bystander.wait()
