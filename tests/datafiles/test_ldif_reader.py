@@ -190,3 +190,28 @@ def ldif_documents(draw):
 def test_written_ldif_reads_back(document):
     text, records = document
     assert entries(text) == records
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path):
+    path = tmp_path / "bom.ldif"
+    path.write_bytes("\ufeffversion: 1\n\n".encode() + LYNC.encode())
+    assert len(load_ldif(path, "EXAMPLE")) == 2
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.ldif"
+    path.write_bytes("dn: CN=J\xfcrgen,DC=x\n".encode("latin-1"))
+    with pytest.raises(DirectoryError, match=r"latin1\.ldif: not UTF-8"):
+        load_ldif(path, "EXAMPLE")
+
+
+def test_binary_base64_of_attributes_we_do_not_read_is_kept(tmp_path):
+    guid = base64.b64encode(bytes(range(256))[::17]).decode()
+    path = tmp_path / "ad.ldif"
+    path.write_text(LYNC.replace("objectClass: user\n", f"objectClass: user\nobjectGUID:: {guid}\n", 1))
+    assert load_ldif(path, "EXAMPLE").lookup("sip:john.miller@example.com") is not None
+
+
+def test_binary_base64_in_an_attribute_we_read_is_an_error():
+    number, message = located_error("dn: CN=a,DC=x\nsAMAccountName:: /w==\n")
+    assert number == 2 and "sAMAccountName" in message and "UTF-8" in message
