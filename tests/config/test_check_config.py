@@ -101,7 +101,8 @@ def test_lync_user_whose_line_is_no_station(tmp_path):
 def test_remote_number_users_are_not_warned_about(tmp_path):
     ldif = LDIF.replace("tel:+1002", "tel:+15550100")
     cic = CIC.replace("id = \"Bob\"\nnt_domain_user = 'EXAMPLE\\bob'\n",
-                      "id = \"Bob\"\nnt_domain_user = 'EXAMPLE\\bob'\nallow_remote_number = true\nextension = \"8002\"\n")
+                      "id = \"Bob\"\nnt_domain_user = 'EXAMPLE\\bob'\nallow_remote_number = true\n"
+                      "extension = \"8002\"\n")
     assert cic != CIC
     result = check_config(setup(tmp_path, ldif=ldif, cic=cic))
     assert (result.errors, result.warnings) == ([], [])
@@ -124,7 +125,8 @@ def test_skipped_directory_entry_is_a_warning_with_its_line(tmp_path):
 
 
 def test_ldif_error_and_cic_error_are_both_reported(tmp_path):
-    path = setup(tmp_path, ldif=LDIF + "\ndn: CN=x\nbroken\n", cic=CIC.replace('extension = "1002"', 'extension = "1001"'))
+    path = setup(tmp_path, ldif=LDIF + "\ndn: CN=x\nbroken\n",
+                 cic=CIC.replace('extension = "1002"', 'extension = "1001"'))
     result = check_config(path)
     assert len(result.errors) == 2
     assert result.errors[0].startswith(f"{tmp_path / 'directory.ldif'}:14: ")
@@ -141,7 +143,8 @@ def test_missing_data_files(tmp_path):
 
 def test_ldap_password_and_ca_files_must_exist(tmp_path):
     config = ('[directory]\nsource = "ldap"\nurl = "ldap://127.0.0.1:1"\nbind_dn = "cn=svc"\n'
-              'password_file = "secret"\nsearch_dn = "dc=example,dc=com"\nca_file = "ca.pem"\n[cic]\ndata_file = "cic.toml"\n')
+              'password_file = "secret"\nsearch_dn = "dc=example,dc=com"\nca_file = "ca.pem"\n'
+              '[cic]\ndata_file = "cic.toml"\n')
     path = setup(tmp_path, config=config)
     result = check_config(path)
     assert result.errors == [f"{path}: directory.password_file: file not found: {tmp_path / 'secret'}",
@@ -155,7 +158,8 @@ def test_ldap_password_and_ca_files_must_exist(tmp_path):
 def test_tls_files_that_are_not_certificates(tmp_path):
     (tmp_path / "server.pem").write_text("not a certificate\n")
     (tmp_path / "server.key").write_text("not a key\n")
-    path = setup(tmp_path, config=CONFIG + '[line]\ntransport = "tls"\ncertificate = "server.pem"\nprivate_key = "server.key"\n')
+    path = setup(tmp_path, config=CONFIG + '[line]\ntransport = "tls"\ncertificate = "server.pem"\n'
+                                          'private_key = "server.key"\n')
     result = check_config(path)
     assert not result.valid
     assert result.errors[0].startswith(f"{path}: line: ")
