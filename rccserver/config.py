@@ -52,6 +52,8 @@ class LineConfig:
     max_connections_per_source: int
     idle_timeout: float
     header_timeout: float
+    # PKCS#12 (.pfx/.p12) certificates only: the file holding the export password.
+    certificate_password_file: str | None = None
 
 
 @attrs.frozen
@@ -191,6 +193,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "mutual_tls": (bool, False, None),
         "certificate": (PATH, None, None),
         "private_key": (PATH, None, None),
+        "certificate_password_file": (PATH, None, None),
         "authority_certificates": ([PATH], [], None),
         "access": (str, "granted", _one_of("granted", "denied")),
         "access_exceptions": ([str], [], _cidrs),
@@ -280,6 +283,14 @@ def _require_file(doc: TomlDocument, key: str, path: str) -> None:
         raise doc.error(key, f"file not found: {path}")
 
 
+PKCS12_SUFFIXES = (".pfx", ".p12")
+
+
+def is_pkcs12_path(path: str | os.PathLike[str]) -> bool:
+    """A `[line] certificate` named .pfx or .p12 is PKCS#12 (key, certificate and chain in one file)."""
+    return Path(path).suffix.lower() in PKCS12_SUFFIXES
+
+
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and check a configuration file; raises ConfigError naming file, line and key."""
     doc = TomlDocument(path, ConfigError)
@@ -291,11 +302,21 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     if line.min_se > line.session_expires:
         raise doc.error("line.min_se", f"must not exceed line.session_expires ({line.session_expires})")
     if line.transport == "tls":
-        for key in ("certificate", "private_key"):
+        # A PKCS#12 file (what Lync's certificate export writes) holds the key itself.
+        pkcs12 = line.certificate is not None and is_pkcs12_path(line.certificate)
+        keys = ("certificate", "certificate_password_file") if pkcs12 else ("certificate", "private_key")
+        for key in keys:
             path = getattr(line, key)
-            if path is None:
+            if path is None and key != "certificate_password_file":
                 raise doc.error(f"line.{key}", 'required when transport = "tls"')
-            _require_file(doc, f"line.{key}", path)
+            if path is not None:
+                _require_file(doc, f"line.{key}", path)
+        if pkcs12 and line.private_key is not None:
+            raise doc.error("line.private_key", "not used with a PKCS#12 (.pfx/.p12) certificate, which holds "
+                                                "the key itself: remove it")
+        if not pkcs12 and line.certificate_password_file is not None:
+            raise doc.error("line.certificate_password_file", "only used with a PKCS#12 (.pfx/.p12) "
+                                                              "certificate; a PEM private key must not be encrypted")
         for path in line.authority_certificates:
             _require_file(doc, "line.authority_certificates", path)
     if line.mutual_tls:
