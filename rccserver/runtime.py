@@ -54,6 +54,7 @@ class Runtime:
         self.admin_port: int | None = None
         self._reload_seq = 0
         self._reloading: defer.Deferred | None = None
+        self._reload_waiters: list[defer.Deferred] = []
         self._services: list[service.IService] = []
 
     # -- start -------------------------------------------------------------------
@@ -139,7 +140,11 @@ class Runtime:
     def reload(self) -> defer.Deferred:
         """Reload the directory (in a thread) and the CIC data; swap both on success."""
         if self._reloading is not None:
-            return self._reloading  # one reload at a time; callers share the outcome
+            # The running reload may have read the files before this caller's edits:
+            # queue one more after it; every caller queued meanwhile shares that one.
+            waiter: defer.Deferred = defer.Deferred()
+            self._reload_waiters.append(waiter)
+            return waiter
         started = time.monotonic()
 
         def loaded(outcome):
@@ -149,6 +154,8 @@ class Runtime:
             try:
                 cic = load_cic_data(self.config.cic.data_file)
             except CicDataError as error:
+                # All or nothing: the new directory does not take effect either.
+                self.reloader.current = self.data.directory
                 return self._reload_failed(str(error))
             self.data.directory = self.reloader.current
             self.data.cic = cic
@@ -168,8 +175,18 @@ class Runtime:
             self._reloading = None
             return self._reload_failed(failure.getErrorMessage())
 
+        def next_queued(result):
+            waiters, self._reload_waiters = self._reload_waiters, []
+            if waiters:
+                def share(queued_result):
+                    for waiter in waiters:
+                        waiter.callback(queued_result)
+                self.reload().addCallback(share)
+            return result
+
         self._reloading = self.reloader.reload()
         self._reloading.addCallbacks(loaded, crashed)
+        self._reloading.addCallback(next_queued)
         return self._reloading
 
     def _sync_stations(self, cic) -> None:
