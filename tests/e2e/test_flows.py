@@ -56,6 +56,17 @@ def conn(call_id, line):
     return f"<callID>{call_id}</callID><deviceID>{line}</deviceID>"
 
 
+def answered_inbound_call(server, client, caller: str, to: str = "1001") -> str:
+    """An outside caller rings the client's station and the client answers from Lync."""
+    status, body = server.admin("POST", "/api/calls", {"from": caller, "to": to})
+    assert status == 200
+    call_id = body["call_id"]
+    client.wait_event("DeliveredEvent")
+    client.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered>{conn(call_id, client.line)}</callToBeAnswered></AnswerCall>')
+    client.wait_event("EstablishedEvent")
+    return call_id
+
+
 def test_features_offer_exactly_the_implemented_services(alice):
     features = alice.csta(f'<GetCSTAFeatures xmlns="{ED3}"/>')
     for service in ("makeCall", "answerCall", "clearConnection", "holdCall", "retrieveCall",
@@ -144,11 +155,7 @@ def test_station_to_station_call_rings_the_other_station(alice, bob):
 
 
 def test_single_step_transfer(server, alice):
-    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550111", "to": "tel:+1001"})
-    call_id = body["call_id"]
-    alice.wait_event("DeliveredEvent")
-    alice.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered>{conn(call_id, ALICE_LINE)}</callToBeAnswered></AnswerCall>')
-    alice.wait_event("EstablishedEvent")
+    call_id = answered_inbound_call(server, alice, "tel:+13175550111", to="tel:+1001")
     response = alice.csta(
         f'<SingleStepTransferCall xmlns="{ED3}"><activeCall>{conn(call_id, ALICE_LINE)}</activeCall>'
         f"<transferredTo>tel:+13175553030</transferredTo></SingleStepTransferCall>"
@@ -160,11 +167,7 @@ def test_single_step_transfer(server, alice):
 
 
 def test_consultation_then_transfer(server, alice):
-    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550112", "to": "1001"})
-    first = body["call_id"]
-    alice.wait_event("DeliveredEvent")
-    alice.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered>{conn(first, ALICE_LINE)}</callToBeAnswered></AnswerCall>')
-    alice.wait_event("EstablishedEvent")
+    first = answered_inbound_call(server, alice, "tel:+13175550112")
     consult = alice.csta(
         f'<ConsultationCall xmlns="{ED3}"><existingCall>{conn(first, ALICE_LINE)}</existingCall>'
         f"<consultedDevice>tel:+13175554040</consultedDevice></ConsultationCall>"
@@ -253,11 +256,7 @@ def test_deflect_a_ringing_call_from_the_toast(server, alice):
 
 
 def test_conference_held_and_active_call(server, alice):
-    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550115", "to": "1001"})
-    first = body["call_id"]
-    alice.wait_event("DeliveredEvent")
-    alice.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered>{conn(first, ALICE_LINE)}</callToBeAnswered></AnswerCall>')
-    alice.wait_event("EstablishedEvent")
+    first = answered_inbound_call(server, alice, "tel:+13175550115")
     consult = alice.csta(
         f'<ConsultationCall xmlns="{ED3}"><existingCall>{conn(first, ALICE_LINE)}</existingCall>'
         f"<consultedDevice>tel:+13175557070</consultedDevice></ConsultationCall>"
