@@ -104,3 +104,30 @@ def test_sipp_inbound_call_through_kamailio(server, proxy, tmp_path):
     known = monitored_sessions(server, ALICE)
     run_flow(server, proxy.port, "inbound_answer.xml", tmp_path,
              [place_call_when_monitored("tel:+13175550123", known)])
+
+
+def test_silent_client_behind_the_proxy_keeps_its_session(tmp_path):
+    """sipe never answers event INFOs; behind a stateful proxy that becomes a 408 from the proxy
+    (sipe notes; reference 2.2: treat a timed-out event INFO as delivered and keep going)."""
+    server = write_testbed(tmp_path / "rcc").start()
+    try:
+        with KamailioProxy(tmp_path, server.sip_port, fr_timer_ms=1000) as proxy:
+            client = RoutedLyncClient("127.0.0.1", proxy.port, user=ALICE, line=LINE, answer_server_requests=False)
+            assert client.sign_in().status == 200
+            started = client.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{LINE}'
+                                  f"</deviceObject></monitorObject></MonitorStart>")
+            status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550199", "to": "1001"})
+            client.wait_request(lambda r: r.method == "INFO" and b"<DeliveredEvent" in r.body)
+            proxy.wait_for_log("KAM-IN INFO sip:lync@")
+            client.drain(2.5)  # past fr_timer: Kamailio has answered 408 to rccserver for the silent client
+            assert "408" in server.log_text
+            status, sessions = server.admin("GET", "/api/sessions")
+            mine = [s for s in sessions if s["lync_uri"] == ALICE]
+            assert mine and mine[0]["monitors"] == [started.monitor_cross_ref_id], server.log_text
+            assert server.admin("POST", f"/api/calls/{body['call_id']}/hangup")[0] == 200
+            client.wait_request(lambda r: r.method == "INFO" and b"<ConnectionClearedEvent" in r.body)
+            client.answer_server_requests = True
+            assert client.sign_out().status == 200
+            client.close()
+    finally:
+        assert server.stop() == 0

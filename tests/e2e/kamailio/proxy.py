@@ -32,7 +32,8 @@ def module_dir() -> str:
 
 
 class KamailioProxy:
-    def __init__(self, workdir: Path, rcc_port: int, *, rcc_domain: str = "rcc.example.com") -> None:
+    def __init__(self, workdir: Path, rcc_port: int, *, rcc_domain: str = "rcc.example.com",
+                 fr_timer_ms: int = 30000) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "kamailio.cfg"
@@ -41,7 +42,7 @@ class KamailioProxy:
         self.runtime_dir = workdir / "run"
         text = TEMPLATE.read_text()
         for name, value in (("PROXY_PORT", self.port), ("RCC_PORT", rcc_port), ("RCC_DOMAIN", rcc_domain),
-                            ("MODULES", module_dir())):
+                            ("MODULES", module_dir()), ("FR_TIMER_MS", fr_timer_ms)):
             text = text.replace(f"@{name}@", str(value))
         self.config.write_text(text)
         self.process: subprocess.Popen | None = None
