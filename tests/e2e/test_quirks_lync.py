@@ -253,3 +253,44 @@ def test_record_route_with_unknown_parameters_comes_back_as_route_unchanged(serv
     assert client.info(forwarding(ALICE_LINE, False).encode()).status == 200
     client.wait_event("ForwardingEvent")
     finish(client)
+
+
+class SipeShapedClient(LyncClient):
+    """Headers as pidgin-sipe 1.25 writes them (sipe notes, "Messages sipe sends"): a Contact with
+    maddr and a proxy=replace parameter on the INVITE; in-dialog requests with a branchless,
+    lowercase-transport Via and no Contact."""
+
+    def _headers(self, method, cseq, extra=()):
+        headers = super()._headers(method, cseq, extra)
+        host, port = self.local
+        shaped = []
+        for name, value in headers:
+            if name == "Contact":
+                if self.to_tag:
+                    continue
+                value = f"<sip:alice@example.test:{port};maddr={host};transport=tcp>;proxy=replace"
+            elif name == "Via" and self.to_tag:
+                value = f"SIP/2.0/tcp {host}:{port}"
+            elif name == "User-Agent":
+                value = "Purple/2.14.12 Sipe/1.25.0 (linux-x86_64)"
+            shaped.append((name, value))
+        return shaped
+
+
+def test_a_sipe_shaped_dialog_works_end_to_end(server):
+    client = SipeShapedClient("127.0.0.1", server.sip_port, user=ALICE, line=ALICE_LINE)
+    assert client.sign_in().status == 200  # ACK goes out with CSeq 1 and a branchless Via
+    started = client.csta(monitor_start(ALICE_LINE))
+    assert isinstance(started, csta.MonitorStartResponse)
+    made = client.csta(f'<MakeCall xmlns="{ED3}"><callingDevice>{ALICE_LINE}</callingDevice>'
+                       f"<calledDirectoryNumber>tel:+13175552020</calledDirectoryNumber>"
+                       f"<autoOriginate>doNotPrompt</autoOriginate></MakeCall>")
+    assert made.calling_device.device_id == ALICE_LINE
+    originated = client.wait_request(lambda r: r.method == "INFO" and b"<OriginatedEvent" in r.body)
+    host, port = client.local
+    assert originated.uri == f"sip:alice@example.test:{port};maddr={host};transport=tcp"  # the Contact URI as sent
+    assert csta.decode(originated.body).monitor_cross_ref_id == started.monitor_cross_ref_id
+    # sipe never hangs up through CSTA: the far end does
+    assert server.admin("POST", f"/api/calls/{made.calling_device.call_id}/hangup")[0] == 200
+    client.wait_event("ConnectionClearedEvent")
+    finish(client)
