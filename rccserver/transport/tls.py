@@ -7,25 +7,36 @@ Every check runs inside OpenSSL's verify callback, so a refused certificate
 fails the handshake itself; the reason is remembered per connection
 (`ServerTlsContext.verify_failure`) for the log.
 
+Our certificate comes either as PEM (`certificate` + `private_key`) or as one
+PKCS#12 file (.pfx/.p12, what Lync's and Windows' certificate export writes)
+with its password in `certificate_password_file`. Either way it must be within
+its validity period and, if it names extended key usages, include serverAuth;
+`server_certificate_problems()` lists what is wrong (check-config uses it too).
+
 Client side (tests and our outbound connections): `client_options()` verifies
 the server against the given authorities (or the platform's trust store) and
 its name against the host we dialled, optionally presenting a certificate.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from OpenSSL import SSL, crypto
 from twisted.internet import ssl as twisted_ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IOpenSSLServerConnectionCreator
 from zope.interface import implementer
+
+from rccserver.config import is_pkcs12_path
 
 # Forward secrecy and AEAD first; CBC-SHA2 suites stay for older Schannel peers.
 TLS12_CIPHERS = (
@@ -101,18 +112,155 @@ def load_private_key(path: str | os.PathLike[str]):
         raise TlsConfigError(f"{path}: not a PEM private key ({error})") from None
 
 
-def _load_identity(certificate: str | os.PathLike[str], private_key: str | os.PathLike[str]):
-    """(leaf, chain extras, key), checked to belong together."""
+def _public_der(key_or_certificate) -> bytes:
+    public = key_or_certificate.public_key()
+    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@attrs.frozen(slots=True)
+class Identity:
+    """Our certificate, the chain certificates sent after it, and its private key."""
+
+    leaf: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    key: object  # a cryptography private key
+    source: str  # the file(s) it came from, for messages
+
+
+def read_password_file(path: str | os.PathLike[str]) -> bytes:
+    """The password in a file: its content without the final line break (editors add one)."""
+    data = _read(path, "certificate password")
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    return data[:-1] if data.endswith(b"\n") else data
+
+
+def _chain_order(leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    # A Windows export holds the whole path in any order; send the issuers leaf-upwards,
+    # without the self-signed root, which the peer must already trust.
+    chain: list[x509.Certificate] = []
+    current = leaf
+    remaining = list(others)
+    while True:
+        issuer = next((c for c in remaining if c.subject == current.issuer and c != current), None)
+        if issuer is None or issuer.subject == issuer.issuer:
+            return tuple(chain)
+        chain.append(issuer)
+        remaining.remove(issuer)
+        current = issuer
+
+
+def load_pkcs12(
+    path: str | os.PathLike[str], password_file: str | os.PathLike[str] | None = None
+) -> Identity:
+    """Key, certificate and chain from a PKCS#12 file; raises TlsConfigError naming the file."""
+    data = _read(path, "PKCS#12 certificate")
+    if data.lstrip().startswith(b"-----BEGIN"):
+        raise TlsConfigError(f"{path}: a PEM file, not PKCS#12: name it .pem and set [line] private_key")
+    if not data.startswith(b"\x30"):
+        raise TlsConfigError(f"{path}: not a PKCS#12 (.pfx/.p12) file")
+    password = read_password_file(password_file) if password_file is not None else None
+    # Exports "without password" use either no password or the empty one.
+    attempts = [password] if password else [None, b""]
+    for attempt in attempts:
+        try:
+            key, certificate, others = pkcs12.load_key_and_certificates(data, attempt)
+            break
+        except ValueError as error:
+            reason = str(error)
+        except UnsupportedAlgorithm as error:
+            raise TlsConfigError(f"{path}: PKCS#12 encryption not supported here ({error}); export it again "
+                                 f"with AES-256 encryption") from None
+    else:
+        if "password" not in reason.lower():
+            raise TlsConfigError(f"{path}: not a readable PKCS#12 file ({reason})")
+        if password_file is None:
+            raise TlsConfigError(f"{path}: the PKCS#12 file is password-protected: put the export password in "
+                                 f"a file and name it in [line] certificate_password_file")
+        raise TlsConfigError(f"{path}: wrong password for the PKCS#12 file (from {password_file}), "
+                             f"or the file is damaged")
+    if key is None:
+        raise TlsConfigError(f"{path}: the PKCS#12 file holds no private key: export the certificate again "
+                             f"with its private key ('Yes, export the private key')")
+    candidates = ([certificate] if certificate is not None else []) + list(others)
+    leaf = next((c for c in candidates if _public_der(c) == _public_der(key)), None)
+    if leaf is None:
+        raise TlsConfigError(f"{path}: the PKCS#12 file holds no certificate for its private key")
+    return Identity(leaf, _chain_order(leaf, [c for c in candidates if c is not leaf]), key, str(path))
+
+
+def load_identity(
+    certificate: str | os.PathLike[str],
+    private_key: str | os.PathLike[str] | None = None,
+    *,
+    certificate_password_file: str | os.PathLike[str] | None = None,
+) -> Identity:
+    """Our identity from a PKCS#12 file (.pfx/.p12) or a PEM certificate and key; raises TlsConfigError."""
+    if is_pkcs12_path(certificate):
+        if private_key is not None:
+            raise TlsConfigError(f"{private_key}: a PKCS#12 certificate ({certificate}) holds its key; "
+                                 f"no separate private key is used")
+        return load_pkcs12(certificate, certificate_password_file)
+    if private_key is None:
+        raise TlsConfigError(f"{certificate}: a PEM certificate needs its private key file")
+    if certificate_password_file is not None:
+        raise TlsConfigError(f"{certificate_password_file}: a password file is only used with a PKCS#12 "
+                             f"(.pfx/.p12) certificate")
     chain = load_certificates(certificate)
     key = load_private_key(private_key)
     leaf = chain[0]
-    if leaf.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) != key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ):
+    if _public_der(leaf) != _public_der(key):
         raise TlsConfigError(f"{private_key}: private key does not match the certificate in {certificate}")
-    return leaf, chain[1:], key
+    return Identity(leaf, tuple(chain[1:]), key, f"{certificate}")
+
+
+def _load_identity(certificate: str | os.PathLike[str], private_key: str | os.PathLike[str]):
+    """(leaf, chain extras, key), checked to belong together."""
+    identity = load_identity(certificate, private_key)
+    return identity.leaf, list(identity.chain), identity.key
+
+
+@attrs.frozen(slots=True)
+class CertificateProblem:
+    """Something wrong with our certificate; errors stop the server, warnings do not."""
+
+    severity: str  # "error" or "warning"
+    message: str
+
+
+def _extended_key_usages(certificate: x509.Certificate) -> list[x509.ObjectIdentifier] | None:
+    try:
+        return list(certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return None  # no restriction: any purpose
+
+
+def server_certificate_problems(
+    identity: Identity, *, mutual_tls: bool = False, now: datetime.datetime | None = None
+) -> list[CertificateProblem]:
+    """What keeps `identity` from serving the RCC line (errors) or may trouble Lync (warnings)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    leaf = identity.leaf
+    subject = leaf.subject.rfc4514_string()
+    problems: list[CertificateProblem] = []
+    if leaf.not_valid_after_utc < now:
+        problems.append(CertificateProblem("error", f"{identity.source}: the certificate ({subject}) expired on "
+                                                    f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: renew it"))
+    if leaf.not_valid_before_utc > now:
+        problems.append(CertificateProblem("error", f"{identity.source}: the certificate ({subject}) is not valid "
+                                                    f"before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC "
+                                                    f"(check this computer's clock)"))
+    usages = _extended_key_usages(leaf)
+    if usages is not None and ExtendedKeyUsageOID.SERVER_AUTH not in usages:
+        problems.append(CertificateProblem("error", f"{identity.source}: the certificate ({subject}) lacks the "
+                                                    f"serverAuth extended key usage (Server Authentication), "
+                                                    f"so Lync refuses it"))
+    if mutual_tls and usages is not None and ExtendedKeyUsageOID.CLIENT_AUTH not in usages:
+        # Lync's MTLS also authenticates us as a client when we open a connection towards the pool.
+        problems.append(CertificateProblem("warning", f"{identity.source}: the certificate ({subject}) lacks the "
+                                                      f"clientAuth extended key usage (Client Authentication) "
+                                                      f"that Lync's mutual TLS expects of a trusted application"))
+    return problems
 
 
 def _has_client_auth(certificate: crypto.X509) -> bool:
@@ -138,12 +286,21 @@ class ServerTlsContext:
     def __init__(
         self,
         certificate: str | os.PathLike[str],
-        private_key: str | os.PathLike[str],
+        private_key: str | os.PathLike[str] | None = None,
         authority_certificates: Sequence[str | os.PathLike[str]] = (),
         mutual_tls: bool = False,
+        *,
+        certificate_password_file: str | os.PathLike[str] | None = None,
+        now: datetime.datetime | None = None,
     ) -> None:
         self.mutual_tls = mutual_tls
-        leaf, extras, key = _load_identity(certificate, private_key)
+        identity = load_identity(certificate, private_key, certificate_password_file=certificate_password_file)
+        errors = [p.message for p in server_certificate_problems(identity, mutual_tls=mutual_tls, now=now)
+                  if p.severity == "error"]
+        if errors:
+            raise TlsConfigError("; ".join(errors))
+        self.identity = identity
+        leaf, extras, key = identity.leaf, identity.chain, identity.key
         context = SSL.Context(SSL.TLS_METHOD)
         context.set_min_proto_version(SSL.TLS1_2_VERSION)
         context.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE | SSL.OP_NO_RENEGOTIATION)
@@ -200,12 +357,30 @@ class ServerTlsContext:
 
 def server_context(
     certificate: str | os.PathLike[str],
-    private_key: str | os.PathLike[str],
+    private_key: str | os.PathLike[str] | None = None,
     authority_certificates: Sequence[str | os.PathLike[str]] = (),
     mutual_tls: bool = False,
+    *,
+    certificate_password_file: str | os.PathLike[str] | None = None,
+    now: datetime.datetime | None = None,
 ) -> ServerTlsContext:
-    """Build the listener's TLS context from [line] values; raises TlsConfigError."""
-    return ServerTlsContext(certificate, private_key, authority_certificates, mutual_tls)
+    """Build the listener's TLS context from [line] values; raises TlsConfigError.
+
+    `certificate` is a PEM chain with `private_key`, or a .pfx/.p12 file with
+    `certificate_password_file`; an expired or not yet valid certificate, or one
+    without the serverAuth EKU, is refused."""
+    return ServerTlsContext(
+        certificate, private_key, authority_certificates, mutual_tls,
+        certificate_password_file=certificate_password_file, now=now,
+    )
+
+
+def server_context_from_line(line, *, now: datetime.datetime | None = None) -> ServerTlsContext:
+    """The TLS context for a `[line]` configuration (rccserver.config.LineConfig)."""
+    return server_context(
+        line.certificate, line.private_key, tuple(line.authority_certificates or ()), bool(line.mutual_tls),
+        certificate_password_file=getattr(line, "certificate_password_file", None), now=now,
+    )
 
 
 # ---------------------------------------------------------------------------
