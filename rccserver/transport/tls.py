@@ -238,7 +238,11 @@ def _extended_key_usages(certificate: x509.Certificate) -> list[x509.ObjectIdent
 def server_certificate_problems(
     identity: Identity, *, mutual_tls: bool = False, now: datetime.datetime | None = None
 ) -> list[CertificateProblem]:
-    """What keeps `identity` from serving the RCC line (errors) or may trouble Lync (warnings)."""
+    """What keeps `identity` from serving the RCC line.
+
+    The clientAuth EKU is not asked of our certificate: we never present it as a
+    client (the listener checks clientAuth on the peers' certificates instead).
+    `mutual_tls` is accepted for callers that pass their [line] settings through."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     leaf = identity.leaf
     subject = leaf.subject.rfc4514_string()
@@ -255,11 +259,6 @@ def server_certificate_problems(
         problems.append(CertificateProblem("error", f"{identity.source}: the certificate ({subject}) lacks the "
                                                     f"serverAuth extended key usage (Server Authentication), "
                                                     f"so Lync refuses it"))
-    if mutual_tls and usages is not None and ExtendedKeyUsageOID.CLIENT_AUTH not in usages:
-        # Lync's MTLS also authenticates us as a client when we open a connection towards the pool.
-        problems.append(CertificateProblem("warning", f"{identity.source}: the certificate ({subject}) lacks the "
-                                                      f"clientAuth extended key usage (Client Authentication) "
-                                                      f"that Lync's mutual TLS expects of a trusted application"))
     return problems
 
 

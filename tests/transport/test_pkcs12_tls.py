@@ -276,13 +276,16 @@ def test_certificate_without_server_auth_eku_is_refused(cert_set, tmp_path, pass
         server_context(pfx, certificate_password_file=password_file)
 
 
-def test_missing_client_auth_eku_is_a_warning_with_mutual_tls_only(cert_set, tmp_path, password_file):
+def test_mutual_tls_with_a_pfx_checks_client_certificates_for_client_auth(cert_set, tmp_path, password_file):
     identity = load_pkcs12(write_pfx(tmp_path / "server.pfx", cert_set.server), password_file)
-    assert server_certificate_problems(identity, mutual_tls=False) == []
-    [problem] = server_certificate_problems(identity, mutual_tls=True)
-    assert problem.severity == "warning" and "lacks the clientAuth extended key usage" in problem.message
-    # A warning does not stop the listener.
-    server_context(identity.source, None, [cert_set.ca], True, certificate_password_file=password_file)
+    assert server_certificate_problems(identity, mutual_tls=True) == []
+    context = server_context(identity.source, None, [cert_set.ca], True, certificate_password_file=password_file)
+    # Our own certificate needs no clientAuth; the peer's does (checked in the handshake).
+    wrong_eku = x509.load_pem_x509_certificate(cert_set.variant("client-wrongeku").certificate.read_bytes())
+    from OpenSSL import SSL, crypto
+    connection = SSL.Connection(context.context, None)
+    assert context._verify(connection, crypto.X509.from_cryptography(wrong_eku), 0, 0, 1) is False
+    assert "lacks the clientAuth extended key usage" in context.verify_failure(connection)
 
 
 def test_pfx_with_a_private_key_file_is_contradictory(cert_set, tmp_path, password_file):
