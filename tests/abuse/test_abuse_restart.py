@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import time
 
-import pytest
 
 from tests.e2e.lyncclient import ED3, LyncClient
 from tests.e2e.serverproc import ServerProcess
