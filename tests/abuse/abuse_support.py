@@ -15,6 +15,17 @@ def connect_from(source: str, port: int, timeout: float = 5.0) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
 
 
+def connect_many(source: str, port: int, count: int, timeout: float = 15.0) -> list[socket.socket]:
+    """`count` connections from `source`, paced so that the server's accept queue
+    (Twisted listens with a backlog of 50) never overflows into 1 s SYN retries."""
+    socks = []
+    for index in range(count):
+        socks.append(connect_from(source, port, timeout))
+        if index % 32 == 31:
+            time.sleep(0.03)
+    return socks
+
+
 def lync_client_from(source: str, port: int, user: str, line: str, **kwargs) -> LyncClient:
     """A LyncClient whose connection comes from `source`.
 
