@@ -314,7 +314,8 @@ class FuzzConnection:
             f"CSeq: {cseq} {method}",
             "Content-Length: 0",
         ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+        # The server may have accepted (and echoes) non-UTF-8 bytes in From/To.
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
     def rotate(self, quiet: float = 0.02) -> None:
         """Read answers until the server has been quiet for `quiet` s (at most 2 s), then close."""
