@@ -6,7 +6,8 @@
     rccserver certs [--out DIR]            make a private CA and server/client certificates
     rccserver probe --as sip:USER [...]    sign in like Lync and diagnose the logon chain
 
-Exit codes: 0 success; 1 reload failed or no server running; 2 configuration error.
+Exit codes: 0 success; 1 reload failed or no server running (probe: logon fails);
+2 configuration error. docs/admin-guide.md describes every command and option.
 """
 from __future__ import annotations
 
@@ -29,13 +30,33 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but keeps the example lines of an epilog as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line + "\n" for line in text.splitlines()).rstrip("\n")
+        return super()._fill_text(text, width, indent)
+
+
+def _examples(*commands: str) -> str:
+    return "examples:\n" + "\n".join(f"  {command}" for command in commands)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rccserver",
         description="Remote Call Control (uaCSTA) server: lets Lync / Skype for Business "
-        "clients drive PBX desk phones.",
+        "clients drive PBX desk phones. Lync's front end routes each user's RCC SIP dialog "
+        "to the [line] port (11001 by default); rccserver maps the user through the AD cache "
+        "to a CIC user and station and answers in CSTA.",
         epilog="'rccserver -reload' is accepted as a synonym of 'rccserver reload'. "
-        "SIGHUP to the server process reloads too.",
+        "SIGHUP to the server process reloads too. "
+        "Exit codes: 0 success; 1 reload failed, no server running, or the probe found a "
+        "problem; 2 configuration error or bad usage. "
+        "Run 'rccserver COMMAND --help' for a command's options. "
+        "The administrator's guide is docs/admin-guide.md; every configuration key is in "
+        "docs/configuration.md.",
     )
     parser.add_argument("--version", action="version", version=f"rccserver {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run the server in the foreground",
         description="Run the server in the foreground until SIGTERM or SIGINT; on stop, every "
-        "RCC dialog is ended with BYE. Exit 0 after a clean stop, 2 on a configuration error.",
+        "RCC dialog is ended with BYE. Exit 0 after a clean stop, 2 on a configuration error. "
+        "Without --config: the bundled demo (TCP 11001, demo directory and CIC data, admin API "
+        "on 127.0.0.1:8011).",
+        epilog=_examples(
+            "rccserver run --config /etc/rccserver/rccserver.toml",
+            "rccserver run --config rccserver.toml --log-format json",
+            "rccserver run                      # the bundled demo",
+        ),
+        formatter_class=_HelpFormatter,
     )
     _add_config_option(run)
     run.add_argument(
@@ -60,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask the running server (found through its pid file) to reload the AD cache "
         "and the CIC data without dropping sessions, wait for the outcome and print what "
         "changed. Exit 0 reloaded; 1 no server running or the reload failed (the old data "
-        "stays in force).",
+        "stays in force). The configuration file itself is read only at start.",
+        epilog=_examples(
+            "rccserver -reload --config /etc/rccserver/rccserver.toml",
+            "rccserver reload --config rccserver.toml --timeout 300",
+        ),
+        formatter_class=_HelpFormatter,
     )
     _add_config_option(reload)
     reload.add_argument(
@@ -72,7 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check-config",
         help="validate the configuration and every data file it names",
         description="Validate the configuration and every data file it names; print every "
-        "problem. Doubtful but legal data is a warning. Exit 0 valid, 2 invalid.",
+        "problem. Our TLS certificate (PEM, or PKCS#12 .pfx/.p12 with certificate_password_file) "
+        "must load, match its key, be valid now and carry the serverAuth EKU. Doubtful but legal "
+        "data is a warning (a missing I3_FEATURE_LYNC licence, a shared domain account, a "
+        "certificate expiring within 30 days, a key readable by everyone). Exit 0 valid, 2 invalid.",
+        epilog=_examples("rccserver check-config --config /etc/rccserver/rccserver.toml"),
+        formatter_class=_HelpFormatter,
     )
     _add_config_option(check)
 
@@ -80,7 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         "certs",
         help="make a private test CA with server and client certificates",
         description="Write a private CA, a server certificate (serverAuth EKU) and a client "
-        "certificate (clientAuth EKU) as PEM files, plus negative-test variants.",
+        "certificate (clientAuth EKU) as PEM files, plus negative-test variants. For labs and "
+        "tests only: production uses a certificate from the CA the Lync pool trusts.",
+        epilog=_examples(
+            "rccserver certs --out certs --host rcc.example.com --no-variants",
+            "rccserver certs --out certs --host rcc.example.com --extra-host 192.0.2.10 "
+            "--client-name pool01.example.com --force",
+        ),
+        formatter_class=_HelpFormatter,
     )
     from rccserver import certs as certs_module
 
@@ -91,7 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign in like Lync and report each step of the logon chain",
         description="Troubleshooting client: signs in to a running rccserver like a Lync client, "
         "reports each step of the logon chain with its Cs_ code and a fix hint, can place a test "
-        "call, signs out. Exit 0 when logon works.",
+        "call, signs out. Exit 0 when logon works, 1 when it does not, 2 on bad usage.",
+        epilog=_examples(
+            "rccserver probe --as sip:alice@example.com --line tel:+1001",
+            "rccserver probe --as sip:alice@example.com --line tel:+1001 --call tel:+1002",
+            "rccserver probe --as sip:alice@example.com --line tel:+1001 --target rcc.example.com:11001 "
+            "--tls --ca ca.pem --cert client.pem --key client.key",
+        ),
+        formatter_class=_HelpFormatter,
     )
     from rccserver import probe as probe_module
 
