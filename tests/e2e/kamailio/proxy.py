@@ -33,7 +33,9 @@ def module_dir() -> str:
 
 class KamailioProxy:
     def __init__(self, workdir: Path, rcc_port: int, *, rcc_domain: str = "rcc.example.com",
-                 fr_timer_ms: int = 30000) -> None:
+                 fr_timer_ms: int = 30000, sipe_provisioning: tuple[str, str] | None = None) -> None:
+        """sipe_provisioning = (line URI, gateway URI): also act as the minimal registrar
+        pidgin-sipe needs before it opens the RCC dialog."""
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "kamailio.cfg"
@@ -42,8 +44,12 @@ class KamailioProxy:
         self.runtime_dir = workdir / "run"
         text = TEMPLATE.read_text()
         for name, value in (("PROXY_PORT", self.port), ("RCC_PORT", rcc_port), ("RCC_DOMAIN", rcc_domain),
-                            ("MODULES", module_dir()), ("FR_TIMER_MS", fr_timer_ms)):
+                            ("MODULES", module_dir()), ("FR_TIMER_MS", fr_timer_ms),
+                            ("SIPE_LINE", sipe_provisioning[0] if sipe_provisioning else ""),
+                            ("SIPE_GATEWAY", sipe_provisioning[1] if sipe_provisioning else "")):
             text = text.replace(f"@{name}@", str(value))
+        if sipe_provisioning:
+            text = text.replace("#!KAMAILIO\n", "#!KAMAILIO\n#!define SIPE_PROVISIONING\n", 1)
         self.config.write_text(text)
         self.process: subprocess.Popen | None = None
 
