@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -73,7 +74,8 @@ class EndpointDriver:
             self.endpoint.send_failed(output.key, "no outbound connections configured")
             self.reactor.callLater(0, self.flush)
             return
-        deferred = self.pool.send(output.target, output.data)
+        # Whatever the pool refuses, even synchronously, is a failed send for the endpoint.
+        deferred = defer.maybeDeferred(self.pool.send, output.target, output.data)
 
         def failed(failure) -> None:
             self.endpoint.send_failed(output.key, failure.getErrorMessage())

@@ -916,6 +916,8 @@ class Endpoint:
         if not isinstance(uri, SipUri):
             raise ValueError(f"cannot open a connection to the non-SIP URI {uri_text!r}")
         transport = (uri.param("transport") or ("tls" if uri.scheme == "sips" else dialog.transport)).lower()
+        if transport not in ("tcp", "tls"):
+            raise ValueError(f"cannot reach {uri_text!r}: we speak TCP and TLS only, not {transport!r}")
         host = uri.param("maddr") or uri.host
         port = uri.port or (5061 if transport == "tls" else 5060)
         return Target(host, int(port), transport)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rccserver.sip.application import TransactionTimeout
 from rccserver.sip.endpoint import Send
 
-from test_endpoint_harness import Harness, Peer, establish, finals, only_final, parsed, sip
+from test_endpoint_harness import RSS, Harness, Peer, RecordingApp, establish, finals, only_final, parsed, sip
+from rccserver.sip.endpoint import Endpoint
 
 
 def test_malformed_request_gets_400_naming_the_problem_and_the_dialog_carries_on() -> None:
@@ -117,3 +118,30 @@ def test_dialogs_are_removed_when_they_end() -> None:
         h.feed(peer.request("BYE"))
     assert list(h.ep.dialogs) == [] and len(h.app.ended) == 200
     assert h.ep.next_deadline() is None
+
+
+def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead_of_raising():
+    """Found by the wire fuzzer: `transport=thcp` in the Contact of a signed-in dialog."""
+    from rccserver.sip.application import TransportFailure
+    from rccserver.sip.endpoint import SendTo
+
+    clock = [100.0]
+    app = RecordingApp()
+    endpoint = Endpoint(app, domain_name="rcc.example.com", clock=lambda: clock[0])
+    endpoint.connection_made(1, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
+    invite = (
+        b"INVITE sip:rcc@rcc.example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKthcp\r\n"
+        b"From: <sip:alice@example.com>;tag=a\r\nTo: <sip:rcc@rcc.example.com>\r\nCall-ID: thcp@x\r\n"
+        b"CSeq: 1 INVITE\r\nContact: <sip:lync@127.0.0.1:5060;transport=thcp>\r\nMax-Forwards: 70\r\n"
+        b"Content-Type: application/csta+xml\r\nContent-Length: " + str(len(RSS)).encode() + b"\r\n\r\n" + RSS
+    )
+    endpoint.receive(1, invite)
+    endpoint.take_output()
+    endpoint.connection_lost(1)
+    (dialog,) = list(endpoint.dialogs)
+    outcomes = []
+    endpoint.send_request(dialog, "INFO", body=b"x", on_outcome=outcomes.append)
+    assert not [o for o in endpoint.take_output() if isinstance(o, SendTo)]
+    endpoint.tick(clock[0])
+    assert len(outcomes) == 1 and isinstance(outcomes[0], TransportFailure)
+    assert "thcp" in outcomes[0].reason
