@@ -8,7 +8,6 @@ TLS goes through a local stunnel client (Debian's SIPp has no TLS).
 from __future__ import annotations
 
 import importlib.util
-import json
 import threading
 import time
 from pathlib import Path

@@ -17,10 +17,6 @@ class RoutedLyncClient(LyncClient):
     route_set: list[str] = []
     remote_target: str | None = None
 
-    def sign_in(self, *args, **kwargs) -> Response:
-        response = super().sign_in(*args, **kwargs)
-        return response
-
     def wait_response(self, cseq: int, method: str, timeout: float | None = None) -> Response:
         response = super().wait_response(cseq, method, timeout)
         if method == "INVITE" and 200 <= response.status < 300:

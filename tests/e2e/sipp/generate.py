@@ -94,7 +94,7 @@ class Scenario:
         self.parts.append(f"  <send>\n    <![CDATA[\n{text}\n    ]]>\n  </send>")
 
     # -- checks -----------------------------------------------------------------
-    def _check_group(self, regexp: str, names: list[str], what: str) -> str:
+    def _check_group(self, regexp: str, names: list[str]) -> str:
         whole = f"m{len(self.failures)}_{len(self.parts)}"
         self.references.add(whole)
         return (f'      <ereg regexp="{lt(regexp)}" search_in="body" check_it="true" '
@@ -109,7 +109,7 @@ class Scenario:
         checked with strcmp. assign: (var, value) after capture."""
         actions = []
         for regexp in present:
-            actions.append(self._check_group(regexp, [], regexp))
+            actions.append(self._check_group(regexp, []))
         for header, regexp in header_checks:
             var = f"h{len(self.parts)}_{len(actions)}"
             self.references.add(var)
@@ -119,7 +119,7 @@ class Scenario:
             actions.append(f'      <ereg regexp="{lt(regexp)}" search_in="hdr" header="{header}" '
                            f'check_it="true" assign_to="{var}"/>')
         for regexp, names in captures:
-            actions.append(self._check_group(regexp, list(names), regexp))
+            actions.append(self._check_group(regexp, list(names)))
         for var, value_ in assign:
             actions.append(f'      <assignstr assign_to="{var}" value="{value_}"/>')
         attrs = extra_attrs
