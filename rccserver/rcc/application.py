@@ -238,8 +238,11 @@ class RccApplication:
         name = type(event).__name__
 
         def outcome(result) -> None:
-            # A real client may never answer an event INFO: silence is tolerated.
-            if session_ending_outcome(result) and not session.ended:
+            # A real client may never answer an event INFO (sipe), and a proxy in front
+            # of it then answers 408 for it: both count as delivered. Only a 481 or a
+            # transport failure says the dialog is gone.
+            lost = isinstance(result, TransportFailure) or (isinstance(result, Response) and result.status == 481)
+            if lost and not session.ended:
                 self.observer.keepalive_failed(session, f"event {name}: {_outcome_label(result)}", True)
                 self.end_session(session, "event-delivery-failed")
 

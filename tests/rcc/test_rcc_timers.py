@@ -111,3 +111,31 @@ def test_cseq_reset_after_reinvite_is_tolerated():
     alice.cseq = 0  # sipe resets its counter after each 2xx to an INVITE
     features = alice.csta(f'<GetCSTAFeatures xmlns="{csta.ED3}"/>')
     assert isinstance(features, csta.GetCSTAFeaturesResponse)
+
+
+def _ring(core, alice):
+    core.switch.place_call("+13175550100", "1001")
+    core.app.events.flush()
+    return server_requests(core.drain(), "INFO")
+
+
+def test_event_info_answered_408_by_a_proxy_counts_as_delivered():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in(extra=())
+    alice.monitor()
+    (delivered,) = _ring(core, alice)
+    assert b"DeliveredEvent" in delivered.body
+    alice.answer(delivered, 408)
+    assert len(core.app.sessions) == 1
+
+
+def test_event_info_answered_481_ends_the_session():
+    core = Core(session_timeout=0)
+    alice = Lync(core)
+    alice.sign_in(extra=())
+    alice.monitor()
+    (delivered,) = _ring(core, alice)
+    alice.answer(delivered, 481)
+    assert len(core.app.sessions) == 0
+    assert core.occupancy.occupant("1001") is None
