@@ -202,7 +202,7 @@ class FuzzConnection:
         self.framer = StreamFramer()
         self.local = ("127.0.0.1", 0)
 
-    def _open(self) -> None:
+    def open(self) -> None:
         self.sock = self.fs.connect()
         self.sock.settimeout(10.0)
         self.framer = StreamFramer()
@@ -224,7 +224,7 @@ class FuzzConnection:
     def send(self, data: bytes) -> None:
         for _ in range(2):  # once more on a fresh connection if the old one had just been closed
             if self.sock is None:
-                self._open()
+                self.open()
             try:
                 self.sock.sendall(data)
                 return
@@ -377,7 +377,7 @@ def _open_fuzz_dialog(fs: FuzzServer, conn: FuzzConnection, seed: int) -> tuple[
     conn.keep_call_id = client.call_id
     conn.dialog_ended = False
     if conn.sock is None:
-        conn._open()
+        conn.open()
     ids = DialogIds(user=FUZZ_USER, line=FUZZ_LINE, call_id=client.call_id, from_tag=client.from_tag,
                     to_tag=client.to_tag or "", host=conn.local[0], port=conn.local[1],
                     transport=fs.transport.upper())
