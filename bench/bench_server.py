@@ -86,6 +86,15 @@ def _latency_text(samples: list[float]) -> str:
     return f"p50 {_ms(p['p50'])} / p95 {_ms(p['p95'])} / p99 {_ms(p['p99'])} ms"
 
 
+def _cpu_note(server: BenchServer, cpu_before: float, seconds: float, transactions: int) -> str:
+    """How busy the server was: a server below 100 % of a core was waiting for the load generator."""
+    used = server.cpu() - cpu_before
+    if seconds <= 0 or transactions <= 0:
+        return ""
+    return (f"server CPU {100 * used / seconds:.0f} % of a core, {1e6 * used / transactions:.0f} us/tx "
+            f"(= {transactions / used:,.0f} tx/s per server core)" if used > 0 else "")
+
+
 def _raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
@@ -102,12 +111,14 @@ def _sipp_rows(scale: Scale, work: Path, server: BenchServer) -> list[Row]:
              ("100 connections" if scale.sipp_calls_many == 100 else f"{scale.sipp_calls_many} connections",
               users_many, scale.sipp_infos_many, False)]
     for label, users, infos, one in plans:
+        cpu_before = server.cpu()
         ours = run_info_loop(work / f"sipp-rcc-{one}", server.sip_port, users, infos=infos,
                              one_connection=one, timeout=120)
         ours_text = f"{ours.info_rate:,.0f} tx/s" if ours.ok else f"FAILED (sipp exit {ours.returncode})"
         rows.append(Row(f"SIPp SnapshotDevice INFO, {label}, rccserver", ours_text,
                         ">= 10,000 tx/s" if one else "",
-                        f"{len(users)} dialogs x {infos} INFOs, closed loop"))
+                        f"{len(users)} dialogs x {infos} INFOs, closed loop; "
+                        + _cpu_note(server, cpu_before, ours.seconds, len(users) * (infos + 3))))
         if not ours.ok:
             print(ours.output)
         if not kamailio_available:
@@ -137,14 +148,16 @@ def _client_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[li
         dialogs = client.live_dialogs()
         for workload, label in (("snapshot", "SnapshotDevice"), ("makecall", "MakeCall/ClearConnection")):
             requests_before = client.server_requests
+            cpu_before = server.cpu()
             answered, seconds = client.closed_loop(dialogs, workload=workload, per_dialog=4,
                                                    count=scale.closed_count, deadline=time.monotonic() + 120)
             events = client.server_requests - requests_before
             maximum = answered / seconds if seconds > 0 else 0.0
             rows.append(Row(f"load client {label} INFO, 1 connection, max", f"{maximum:,.0f} tx/s",
                             ">= 10,000 tx/s",
-                            f"{len(dialogs)} monitored dialogs; {events:,} event INFOs answered"
-                            if events else f"{len(dialogs)} monitored dialogs"))
+                            f"{len(dialogs)} monitored dialogs; "
+                            + (f"{events:,} event INFOs answered; " if events else "")
+                            + _cpu_note(server, cpu_before, seconds, answered)))
             rate = max(1.0, maximum / 2)
             samples = client.open_loop(dialogs, workload=workload, rate=rate,
                                        count=max(10, int(rate * scale.open_seconds)),
@@ -163,11 +176,13 @@ def _storm_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[lis
     client = LoadClient("127.0.0.1", server.sip_port, min(scale.connections, 10))
     try:
         users = [BenchUser(i) for i in range(first_user, first_user + scale.storm_users)]
+        cpu_before = server.cpu()
         ok, seconds = client.logon(users, window=200, deadline=time.monotonic() + 300)
+        cpu_note = _cpu_note(server, cpu_before, seconds, ok).replace("tx", "logon")
         rows = [Row(f"logon storm ({server.users:,}-user directory)", f"{ok / seconds:,.0f} logons/s",
                     ">= 2,000 logons/s",
                     f"{ok:,}/{len(users):,} ok in {seconds:.1f} s; INVITE-200-ACK-MonitorStart, "
-                    f"{len(client.connections)} connections, 200 in flight")]
+                    f"{len(client.connections)} connections, 200 in flight; {cpu_note}")]
         if client.failures:
             rows.append(Row("logon storm failures", str(dict(client.failures))))
     finally:

@@ -142,6 +142,13 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, from /proc/<pid>/stat (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # after the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class BenchServer:
     def __init__(self, config_path: Path, sip_port: int, admin_port: int, users: int) -> None:
         self.config_path = config_path
@@ -178,6 +185,9 @@ class BenchServer:
 
     def rss(self) -> int:
         return rss_bytes(self.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
 
     def reload(self) -> None:
         """SIGHUP: the same as `rccserver -reload` (SPEC section 2)."""
