@@ -125,3 +125,27 @@ def test_smoke_run_drives_every_phase(tmp_path, monkeypatch):
     assert "reload took" in reload_row.note, reload_row
     latency = [row for row in rows if row.measure.startswith("latency")]
     assert len(latency) == 2 and all(row.value.startswith("p50") for row in latency)
+
+
+def test_cpu_seconds_agrees_with_os_times():
+    import os
+
+    from bench.deployment import cpu_seconds
+
+    sum(i * i for i in range(200_000))  # some CPU, so both counters are past zero
+    times = os.times()
+    assert abs(cpu_seconds(os.getpid()) - (times.user + times.system)) < 0.05
+
+
+def test_py_spy_shares_count_own_and_inclusive_samples():
+    from bench.profile_server import spy_shares
+
+    raw = ("main (/x/cli.py:10);receive (/x/sip/endpoint.py:283);parse_message (/x/sip/parser.py:189) 3\n"
+           "main (/x/cli.py:10);receive (/x/sip/endpoint.py:283) 1\n"
+           "garbage line\n")
+    text = spy_shares(raw, top=5)
+    assert text.splitlines()[0] == "4 samples"
+    own, inclusive = text.split("-- top 5 by inclusive samples --")
+    assert "75.0 %  parse_message (parser.py)" in own and "25.0 %  receive (endpoint.py)" in own
+    assert "100.0 %  main (cli.py)" in inclusive and "100.0 %  receive (endpoint.py)" in inclusive
+    assert spy_shares("", top=5) == "no samples"
