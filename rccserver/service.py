@@ -68,6 +68,8 @@ class RccService(service.MultiService):
 
 def run_server(config_path: str | None, *, log_format: str | None = None) -> int:
     from rccserver.runtime import DataError
+    from rccserver.transport.access import AccessListError
+    from rccserver.transport.tls import TlsConfigError
 
     try:
         config = load_effective_config(config_path)
@@ -91,7 +93,7 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
     try:
         server = RccService(config, reactor)
         server.startService()
-    except (ConfigError, DataError) as error:
+    except (ConfigError, DataError, TlsConfigError, AccessListError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except OSError as error:

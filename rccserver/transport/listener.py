@@ -28,7 +28,7 @@ from rccserver.transport.connection import (
     SipStreamProtocol,
 )
 from rccserver.transport.limits import SourceCounter, TransportLimits
-from rccserver.transport.tls import ServerTlsContext, server_context
+from rccserver.transport.tls import ServerTlsContext, server_context_from_line
 
 
 def source_of(host: str) -> str:
@@ -193,12 +193,7 @@ def listener_from_line(
     Raises TlsConfigError / AccessListError with the file or entry at fault."""
     tls_context = None
     if line.transport == TLS:
-        tls_context = server_context(
-            line.certificate,
-            line.private_key,
-            _paths(line.authority_certificates),
-            bool(line.mutual_tls),
-        )
+        tls_context = server_context_from_line(line)
     return SipListener(
         reactor=reactor,
         sink=sink,
