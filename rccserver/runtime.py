@@ -7,19 +7,21 @@ application's observer (RCCServer log + metrics).
 """
 from __future__ import annotations
 
+import gc
 import time
 from datetime import datetime, timezone
 
+import attrs
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 
 from rccserver import rcclog
 from rccserver.admin.api import AdminError, make_site
-from rccserver.cic.data import CicDataError, load_cic_data
+from rccserver.cic.data import CicData, CicDataError, load_cic_data
 from rccserver.config import Config
 from rccserver.directory.reloader import DirectoryReloader, load_directory
-from rccserver.directory.cache import DirectoryError
+from rccserver.directory.cache import DirectoryCache, DirectoryError
 from rccserver.endpoint_driver import EndpointDriver
 from rccserver.logon import LogonDecision
 from rccserver.metrics import Metrics
@@ -39,6 +41,32 @@ log = Logger(namespace="rccserver.runtime")
 
 class DataError(Exception):
     """A data file named by the configuration cannot be loaded (at start)."""
+
+
+@attrs.frozen
+class DataSnapshot:
+    """The directory and the CIC data, loaded and swapped together (all or nothing)."""
+
+    directory: DirectoryCache
+    cic: CicData
+
+    def diff(self, newer: "DataSnapshot"):
+        return self.directory.diff(newer.directory)
+
+    def __len__(self) -> int:
+        return len(self.directory)
+
+
+def load_data(config: Config) -> DataSnapshot:
+    """Blocking: runs at start and, on reload, in a worker thread."""
+    return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
+
+
+def _freeze_heap() -> None:
+    # The loaded data is a million long-lived objects; without this every full
+    # collection walks them all and stalls SIP handling for hundreds of ms.
+    gc.collect()
+    gc.freeze()
 
 
 def _iso(epoch: float) -> str:
@@ -62,12 +90,15 @@ class Runtime:
         config = self.config
         self.log_observer = rcclog.start_rcc_log(config)
         try:
-            directory = load_directory(config.directory)
-            cic = load_cic_data(config.cic.data_file)
+            snapshot = load_data(config)
         except (DirectoryError, CicDataError) as error:
             raise DataError(str(error)) from error
+        directory, cic = snapshot.directory, snapshot.cic
         self.data = CurrentData(directory=directory, cic=cic)
-        self.reloader = DirectoryReloader(config.directory, reactor=self.reactor, initial=directory)
+        self.reloader = DirectoryReloader(
+            config, reactor=self.reactor, initial=DataSnapshot(directory, cic), load=load_data,
+            expected=(DirectoryError, CicDataError, OSError),
+        )
         self.occupancy = OccupancyRegistry()
         self.switch = EmbeddedSwitch(
             [station.extension for station in cic.stations],
@@ -120,6 +151,7 @@ class Runtime:
 
     def after_start(self) -> None:
         self.sip_port = self.listener.port
+        _freeze_heap()
         rcclog.log_started(self.config, self.sip_port)
 
     # -- stop ----------------------------------------------------------------------
@@ -151,15 +183,10 @@ class Runtime:
             self._reloading = None
             if not outcome.ok:
                 return self._reload_failed(outcome.error)
-            try:
-                cic = load_cic_data(self.config.cic.data_file)
-            except CicDataError as error:
-                # All or nothing: the new directory does not take effect either.
-                self.reloader.current = self.data.directory
-                return self._reload_failed(str(error))
-            self.data.directory = self.reloader.current
-            self.data.cic = cic
-            self._sync_stations(cic)
+            snapshot = self.reloader.current
+            self.data.directory = snapshot.directory
+            self.data.cic = snapshot.cic
+            self._sync_stations(snapshot.cic)
             result = {
                 "ok": True,
                 "users": len(self.data.directory),
@@ -169,6 +196,7 @@ class Runtime:
                 "would_refuse": self._sessions_now_refused(),
                 "elapsed": round(time.monotonic() - started, 3),
             }
+            _freeze_heap()
             return self._publish_reload(result)
 
         def crashed(failure):

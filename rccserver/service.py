@@ -90,8 +90,16 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
         [lambda event: event.get("log_level", LogLevel.info) >= LogLevel.warn and stderr_observer(event)],
         redirectStandardIO=False,
     )
+    server = RccService(config, reactor)
+
+    def on_sighup(signum, frame) -> None:
+        # Reload only once running; a SIGHUP during start-up is ignored, never fatal.
+        if server.running:
+            reactor.callFromThread(server.reload)
+
+    # Installed before the port opens, so no SIGHUP can find the default action (exit).
+    signal.signal(signal.SIGHUP, on_sighup)
     try:
-        server = RccService(config, reactor)
         server.startService()
     except (ConfigError, DataError, TlsConfigError, AccessListError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -100,10 +108,6 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
         print(f"error: cannot start: {error}", file=sys.stderr)
         return EXIT_FAILED
 
-    def on_sighup(signum, frame) -> None:
-        reactor.callFromThread(server.reload)
-
-    signal.signal(signal.SIGHUP, on_sighup)
     reactor.addSystemEventTrigger("before", "shutdown", server.stopService)
     print(
         f"rccserver listening on {config.line.transport} {config.line.address}:"

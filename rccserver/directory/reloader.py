@@ -40,26 +40,35 @@ class DirectoryReloader:
 
     def __init__(self, config, *, reactor, initial: DirectoryCache,
                  load: Callable[[object], DirectoryCache] = load_directory,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 expected: tuple[type[BaseException], ...] = (DirectoryError, OSError)) -> None:
+        """`load(config)` returns the new snapshot: a DirectoryCache, or anything with the
+        same `diff(newer)` and `len()` (the runtime reloads the CIC data with it)."""
         self.config = config
         self.reactor = reactor
         self.current = initial
         self._load = load
         self._clock = clock
+        self._expected = expected
+
+    def _load_and_diff(self):
+        # Runs in the worker thread: parsing and diffing 100,000 users must not stall SIP.
+        cache = self._load(self.config)
+        return cache, self.current.diff(cache)
 
     def reload(self) -> Deferred:
-        """Deferred[ReloadOutcome]. Expected load errors (DirectoryError, OSError) give ok=False;
-        anything else is a bug and fails the Deferred."""
+        """Deferred[ReloadOutcome]. Expected load errors (DirectoryError, OSError by default)
+        give ok=False; anything else is a bug and fails the Deferred. One reload at a time."""
         started = self._clock()
-        deferred = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._load, self.config)
+        deferred = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._load_and_diff)
 
-        def loaded(cache: DirectoryCache) -> ReloadOutcome:
-            change = self.current.diff(cache)
+        def loaded(result) -> ReloadOutcome:
+            cache, change = result
             self.current = cache
             return ReloadOutcome(True, change, None, self._clock() - started, len(cache))
 
         def failed(failure: Failure) -> ReloadOutcome:
-            failure.trap(DirectoryError, OSError)
+            failure.trap(*self._expected)
             return ReloadOutcome(False, None, failure.getErrorMessage(), self._clock() - started, len(self.current))
 
         return deferred.addCallbacks(loaded, failed)
