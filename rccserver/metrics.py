@@ -38,5 +38,21 @@ class Metrics:
             registry=self.registry,
         )
 
+        # labels() looks its child up under a lock on every call; the hot paths keep their own.
+        self._csta_children: dict[tuple[str, str], object] = {}
+        self._event_children: dict[str, object] = {}
+
+    def count_csta_request(self, service: str, result: str) -> None:
+        child = self._csta_children.get((service, result))
+        if child is None:
+            child = self._csta_children[(service, result)] = self.csta_requests.labels(service=service, result=result)
+        child.inc()
+
+    def count_event(self, event: str) -> None:
+        child = self._event_children.get(event)
+        if child is None:
+            child = self._event_children[event] = self.events_sent.labels(event=event)
+        child.inc()
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -274,11 +274,11 @@ class Runtime:
         rcclog.log_keepalive_failure(session, outcome, ends_session)
 
     def csta_request(self, session, service_name: str, result: str) -> None:
-        self.metrics.csta_requests.labels(service=service_name, result=result).inc()
+        self.metrics.count_csta_request(service_name, result)
         self.metrics.monitors.set(self.app.sessions.monitor_count)
 
     def event_sent(self, session, event: str) -> None:
-        self.metrics.events_sent.labels(event=event).inc()
+        self.metrics.count_event(event)
 
     def connection_rejected(self, peer, reason: str) -> None:
         self.metrics.rejected_connections.labels(reason=reason.split(" ")[0]).inc()

@@ -92,9 +92,17 @@ def _check_value(name: str, value: str) -> None:
         raise ValueError(f"header {name} value must not contain CR or LF: {value!r}")
 
 
+_BAD_NAME_CHARS = frozenset(" \t\r\n:")
+_GOOD_NAMES: set[str] = set()  # names already checked; the same few dozen recur on every message
+
+
 def _check_name(name: str) -> None:
-    if not name or any(c in name for c in " \t\r\n:"):
+    if name in _GOOD_NAMES:
+        return
+    if not name or not _BAD_NAME_CHARS.isdisjoint(name):
         raise ValueError(f"invalid header name {name!r}")
+    if len(_GOOD_NAMES) < 4096:  # bounded: peers may send arbitrary names
+        _GOOD_NAMES.add(name)
 
 
 class Headers:
