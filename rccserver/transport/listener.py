@@ -205,7 +205,3 @@ def listener_from_line(
         limits=limits,
         on_rejected=on_rejected,
     )
-
-
-def _paths(values: Sequence[Any]) -> list[Any]:
-    return list(values or ())
