@@ -8,7 +8,6 @@ reported the same way (by the connection, see connection.py).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from twisted.application import service
