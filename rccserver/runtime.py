@@ -8,6 +8,7 @@ application's observer (RCCServer log + metrics).
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -39,6 +40,9 @@ from rccserver.transport.outbound import ConnectionPool
 log = Logger(namespace="rccserver.runtime")
 
 
+RELOAD_SWITCH_INTERVAL = 0.0002  # seconds; see Runtime.reload
+
+
 class DataError(Exception):
     """A data file named by the configuration cannot be loaded (at start)."""
 
@@ -62,10 +66,12 @@ def load_data(config: Config) -> DataSnapshot:
     return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
 
 
-def _freeze_heap() -> None:
+def _freeze_heap(collect_first: bool = False) -> None:
     # The loaded data is a million long-lived objects; without this every full
     # collection walks them all and stalls SIP handling for hundreds of ms.
-    gc.collect()
+    # (Collecting first is for start-up only: on a live server it is such a stall.)
+    if collect_first:
+        gc.collect()
     gc.freeze()
 
 
@@ -151,7 +157,7 @@ class Runtime:
 
     def after_start(self) -> None:
         self.sip_port = self.listener.port
-        _freeze_heap()
+        _freeze_heap(collect_first=True)
         rcclog.log_started(self.config, self.sip_port)
 
     # -- stop ----------------------------------------------------------------------
@@ -212,7 +218,17 @@ class Runtime:
                 self.reload().addCallback(share)
             return result
 
+        # While the worker thread parses, hand the GIL back to the reactor far more often
+        # than the default 5 ms, so SIP keeps being answered during the reload.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(RELOAD_SWITCH_INTERVAL)
+
+        def restore_switch_interval(result):
+            sys.setswitchinterval(switch_interval)
+            return result
+
         self._reloading = self.reloader.reload()
+        self._reloading.addBoth(restore_switch_interval)
         self._reloading.addCallbacks(loaded, crashed)
         self._reloading.addCallback(next_queued)
         return self._reloading
