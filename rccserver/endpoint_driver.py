@@ -14,9 +14,12 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from rccserver import rcclog
 from rccserver.sip.endpoint import Close, Endpoint, Send, SendTo
 
 log = Logger(namespace="rccserver.sip")
+
+_NOTEWORTHY_CLOSES = ("idle timeout", "header timeout", "framing error", "TLS error")
 
 
 class EndpointDriver:
@@ -48,7 +51,11 @@ class EndpointDriver:
         self.flush()
 
     def connection_lost(self, conn, reason: str) -> None:
-        log.debug("connection {peer} closed: {reason}", peer=conn.peer, reason=reason)
+        if reason.startswith(_NOTEWORTHY_CLOSES):
+            # Limits and bad framing are an administrator's business (slow or broken peers).
+            rcclog.log_connection_closed(conn.peer, reason)
+        else:
+            log.debug("connection {peer} closed: {reason}", peer=conn.peer, reason=reason)
         self.connections.pop(conn.conn_id, None)
         self.endpoint.connection_lost(conn.conn_id)
         self.flush()

@@ -234,6 +234,10 @@ def log_reload(result) -> None:
         emit("reload-failed", LogLevel.error, error=result.get("error"))
 
 
+def log_connection_closed(peer, reason: str) -> None:
+    emit("connection-closed", LogLevel.warn, peer=_peer(peer), reason=reason)
+
+
 def log_rejected_connection(peer, reason: str) -> None:
     emit("connection-rejected", LogLevel.warn, peer=_peer(peer), reason=reason)
 

@@ -206,8 +206,12 @@ def _tag_of(raw: str | None, parsed: Callable[[], object]) -> str | None:
     return None
 
 
+MAX_REASON = 120  # a reason phrase says what is wrong; it need not echo the whole input
+
+
 def _safe_reason(text: str) -> str:
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split()) or "Bad Request"
+    reason = " ".join(text.replace("\r", " ").replace("\n", " ").split()) or "Bad Request"
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
 
 
 class Endpoint:

@@ -76,6 +76,9 @@ def test_slow_partial_message_is_cut_by_header_timeout(tight):
     finally:
         sock.close()
     legit_session_works(tight)
+    # The administrator sees why (reliability finding F2).
+    assert any("connection-closed" in line and "header timeout" in line and "127.0.0.5" in line
+               for line in tight.log_text.splitlines())
 
 
 def test_silent_connection_is_closed_by_idle_timeout(tight):

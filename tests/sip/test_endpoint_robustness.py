@@ -145,3 +145,18 @@ def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead
     endpoint.tick(clock[0])
     assert len(outcomes) == 1 and isinstance(outcomes[0], TransportFailure)
     assert "thcp" in outcomes[0].reason
+
+
+def test_400_reason_phrase_is_bounded_whatever_the_input():
+    """Reliability finding F4: the reason phrase named the rejected text in full."""
+    app = RecordingApp()
+    endpoint = Endpoint(app, domain_name="rcc.example.com", clock=lambda: 0.0)
+    endpoint.connection_made(1, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
+    junk = b"%" * 3000
+    endpoint.receive(1, b"OPTIONS sip:rcc@rcc.example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\n"
+                        b"From: <sip:a@b>;tag=1\r\nTo: <sip:rcc@rcc.example.com>\r\nCall-ID: c\r\n"
+                        b"CSeq: 1 OPTIONS\r\nMax-Forwards: " + junk + b"\r\nContent-Length: 0\r\n\r\n")
+    (output,) = endpoint.take_output()
+    status_line = output.data.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"SIP/2.0 400 ")
+    assert len(status_line) <= len(b"SIP/2.0 400 ") + 120
