@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from rccserver import rcclog
 from rccserver.admin.api import AdminError, make_site
 from rccserver.cic.data import CicData, CicDataError, load_cic_data
-from rccserver.config import Config
+from rccserver.config import Config, is_pkcs12_path
 from rccserver.directory.reloader import DirectoryReloader, load_directory
 from rccserver.directory.cache import DirectoryCache, DirectoryError
 from rccserver.endpoint_driver import EndpointDriver
@@ -36,6 +36,7 @@ from rccserver.telnumber import line_number
 from rccserver.transport.listener import listener_from_line
 from rccserver.transport.limits import TransportLimits
 from rccserver.transport.outbound import ConnectionPool
+from rccserver.transport.tls import client_options
 
 log = Logger(namespace="rccserver.runtime")
 
@@ -131,7 +132,7 @@ class Runtime:
             min_se=config.line.min_se,
         )
         self.app.attach(self.endpoint)
-        self.pool = ConnectionPool(reactor=self.reactor, sink=None)
+        self.pool = ConnectionPool(reactor=self.reactor, sink=None, client_tls=self._client_tls())
         self.driver = EndpointDriver(self.endpoint, self.reactor, pool=self.pool, tickers=(self.app,))
         self.pool.sink = self.driver
         limits = TransportLimits(
@@ -151,6 +152,19 @@ class Runtime:
                 else endpoints.TCP6ServerEndpoint(self.reactor, int(port), interface=host)
             self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(self))
             self._services.append(self.admin_service)
+
+    def _client_tls(self):
+        """TLS options for reaching a front end again when a TLS dialog's connection is gone:
+        verify it against our authority certificates, present our own PEM certificate."""
+        line = self.config.line
+        if line.transport != "tls":
+            return None
+        pem_identity = line.private_key is not None and not is_pkcs12_path(line.certificate)
+        return lambda host: client_options(
+            host, authority_certificates=tuple(line.authority_certificates),
+            certificate=line.certificate if pem_identity else None,
+            private_key=line.private_key if pem_identity else None,
+        )
 
     def services(self) -> list[service.IService]:
         return list(self._services)
