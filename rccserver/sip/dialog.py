@@ -74,6 +74,7 @@ class Dialog:
     state: DialogState = DialogState.CONFIRMED
     end_reason: str | None = None
     app_data: Any = None
+    local_port: int | None = None  # our listening port, for the sent-by of our Via
     # endpoint bookkeeping: the INVITE transaction waiting for its ACK, if any
     pending_invite: Any = None
     timer: Any = None

@@ -771,6 +771,7 @@ class Endpoint:
             remote_target=remote_target,
             transport=conn.transport if conn is not None else request.top_via.transport.lower(),
             conn_id=tx.conn_id,
+            local_port=conn.local[1] if conn is not None else None,
             peer=conn.peer if conn is not None else (request.top_via.host, request.top_via.port or 5060),
             created_at=self.clock(),
             remote_cseq=request.cseq[0],
@@ -888,7 +889,10 @@ class Endpoint:
         branch = MAGIC_COOKIE + secrets.token_hex(8)
         cseq = dialog.next_local_cseq()
         h = Headers()
-        h.add("Via", f"SIP/2.0/{transport.upper()} {self.domain_name};branch={branch}")
+        # sent-by names our listening port: a peer that must answer by Via (its connection
+        # gone) then finds us rather than port 5060.
+        sent_by = f"{self.domain_name}:{dialog.local_port}" if dialog.local_port else self.domain_name
+        h.add("Via", f"SIP/2.0/{transport.upper()} {sent_by};branch={branch}")
         h.add("Max-Forwards", "70")
         h.add("From", dialog.local_party())
         h.add("To", dialog.remote_party())

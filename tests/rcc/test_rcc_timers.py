@@ -15,6 +15,8 @@ def test_keepalive_info_every_session_timeout_with_system_status_normal():
     body = csta.decode(first[0].body)
     assert body == csta.SystemStatus(system_status="normal")
     assert first[0].headers.get("Content-Type") == "application/csta+xml"
+    # Our Via names our listening port, so an answer by Via finds us (not port 5060).
+    assert (first[0].top_via.host, first[0].top_via.port) == ("rcc.example.com", 11001)
     alice.answer(first[0])
     second = server_requests(core.advance(60), "INFO")
     assert len(second) == 1 and second[0].cseq[0] > first[0].cseq[0]
