@@ -70,11 +70,19 @@ def _outcome_label(outcome) -> str:
     return repr(outcome)
 
 
-def session_ending_outcome(outcome) -> bool:
-    """A 481, 408 or a transport failure means the peer has lost the dialog."""
-    if isinstance(outcome, TransportFailure):
-        return True
-    return isinstance(outcome, Response) and outcome.status in (408, 481)
+def _lost(outcome, statuses: tuple[int, ...]) -> bool:
+    return isinstance(outcome, TransportFailure) or (isinstance(outcome, Response) and outcome.status in statuses)
+
+
+def keepalive_lost(outcome) -> bool:
+    """SPEC 7: a 481, 408 or transport failure to a keep-alive ends the session."""
+    return _lost(outcome, (408, 481))
+
+
+def event_lost(outcome) -> bool:
+    """Only a 481 or a transport failure: a client may never answer an event INFO (sipe),
+    and a proxy in front of it then answers 408 for it, which counts as delivered."""
+    return _lost(outcome, (481,))
 
 
 class RccApplication:
@@ -238,11 +246,7 @@ class RccApplication:
         name = type(event).__name__
 
         def outcome(result) -> None:
-            # A real client may never answer an event INFO (sipe), and a proxy in front
-            # of it then answers 408 for it: both count as delivered. Only a 481 or a
-            # transport failure says the dialog is gone.
-            lost = isinstance(result, TransportFailure) or (isinstance(result, Response) and result.status == 481)
-            if lost and not session.ended:
+            if event_lost(result) and not session.ended:
                 self.observer.keepalive_failed(session, f"event {name}: {_outcome_label(result)}", True)
                 self.end_session(session, "event-delivery-failed")
 
@@ -255,7 +259,7 @@ class RccApplication:
         def outcome(result) -> None:
             if session.ended:
                 return
-            if session_ending_outcome(result):
+            if keepalive_lost(result):
                 self.observer.keepalive_failed(session, _outcome_label(result), True)
                 self.end_session(session, "keepalive-failed")
             elif not (isinstance(result, Response) and 200 <= result.status < 300):
