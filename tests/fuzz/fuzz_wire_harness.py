@@ -113,6 +113,12 @@ class ReferenceSession:
         self.checks = 0
 
     def check(self, timeout: float = 10.0) -> None:
+        # Refresh the session as Lync does (UPDATE): a run longer than the 1800 s session
+        # interval otherwise ends the reference session by RFC 4028 expiry, correctly.
+        cseq = self.client.request("UPDATE", extra=[("Supported", "timer"), ("Session-Expires", "1800;refresher=uac")])
+        refreshed = self.client.wait_response(cseq, "UPDATE", timeout)
+        if refreshed.status != 200:
+            raise InvariantBroken(f"reference UPDATE refresh answered {refreshed.status} {refreshed.reason}")
         answer = self.client.csta(f'<SnapshotDevice xmlns="{ED3}"><snapshotObject>{REFERENCE_LINE}'
                                   f"</snapshotObject></SnapshotDevice>")
         if not isinstance(answer, csta.SnapshotDeviceResponse):
