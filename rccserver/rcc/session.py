@@ -77,9 +77,6 @@ class SessionRegistry:
         session.monitors.clear()
         return dropped
 
-    def get(self, session_id: str) -> RccSession | None:
-        return self._sessions.get(session_id)
-
     def sessions_on(self, device: str) -> list[RccSession]:
         return list(self._by_device.get(device, {}).values())
 
