@@ -30,6 +30,11 @@ from rccserver.transport.limits import SourceCounter, TransportLimits
 from rccserver.transport.tls import ServerTlsContext, server_context_from_line
 
 
+# Twisted's default of 50 is too short for a Lync pool reconnecting at once after a restart:
+# an overflowing accept queue turns into 1-second SYN retries. The kernel caps this at somaxconn.
+LISTEN_BACKLOG = 1024
+
+
 def source_of(host: str) -> str:
     """One key per computer: an IPv4 peer counts the same whether or not it arrives IPv4-mapped."""
     return str(parse_address(host))
@@ -161,7 +166,8 @@ class SipListener(service.Service):
 
     def startService(self) -> None:
         """Listens now; raises twisted.internet.error.CannotListenError if the port is taken."""
-        self._listening = self.reactor.listenTCP(self.requested_port, self.factory, interface=self.address)
+        self._listening = self.reactor.listenTCP(self.requested_port, self.factory,
+                                                 backlog=LISTEN_BACKLOG, interface=self.address)
         super().startService()
 
     def stopService(self) -> defer.Deferred[None]:

@@ -16,12 +16,12 @@ def connect_from(source: str, port: int, timeout: float = 5.0) -> socket.socket:
 
 
 def connect_many(source: str, port: int, count: int, timeout: float = 15.0) -> list[socket.socket]:
-    """`count` connections from `source`, paced so that the server's accept queue
-    (Twisted listens with a backlog of 50) never overflows into 1 s SYN retries."""
+    """`count` connections from `source`, with a short pause every 256 so that the
+    server's accept queue (LISTEN_BACKLOG, 1024) never overflows into 1 s SYN retries."""
     socks = []
     for index in range(count):
         socks.append(connect_from(source, port, timeout))
-        if index % 32 == 31:
+        if index % 256 == 255:
             time.sleep(0.03)
     return socks
 

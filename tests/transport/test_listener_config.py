@@ -8,7 +8,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 
 from rccserver.transport.access import AccessList, AccessListError
 from rccserver.transport.limits import TransportLimits
-from rccserver.transport.listener import SipListener, listener_from_line
+from rccserver.transport.listener import LISTEN_BACKLOG, SipListener, listener_from_line
 from rccserver.transport.tls import TlsConfigError
 from transport_support import Rejections, RecordingSink
 
@@ -33,6 +33,7 @@ def test_tcp_line_listens_where_configured():
     listener.startService()
     port, factory, backlog, interface = reactor.tcpServers[0]
     assert (port, interface) == (5070, "192.0.2.5")
+    assert backlog == LISTEN_BACKLOG >= 1024  # a pool's reconnect burst is not cut to 50 (Twisted's default)
     assert listener.transport == "tcp"
 
 
