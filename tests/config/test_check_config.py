@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from rccserver import certs
 from rccserver.checkconfig import check_config
 
