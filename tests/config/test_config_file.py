@@ -1,4 +1,9 @@
-"""The configuration file (SPEC section 3): keys, defaults, and errors that name file, line and key."""
+"""The configuration file (SPEC section 3): every key is read and checked, defaults apply,
+and every error names the file, the line and the key.
+
+Keys that depend on each other (TLS files, LDAP settings) and relative paths are in
+test_config_dependencies.py; PKCS#12 certificates in test_config_pkcs12_certificates.py.
+"""
 from __future__ import annotations
 
 import re
@@ -7,7 +12,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from rccserver.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from rccserver.config import DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config
 
 FULL = """\
 # a complete configuration
@@ -51,24 +56,63 @@ listen = "[::1]:8011"
 """
 
 
+# A minimal file with every table: the per-key tests put one key into it.
+BASE = """\
+# a comment line
+[server]
+log_file = "rccserver.log"
+
+[line]
+domain_name = "rcc.example.com"
+transport = "tcp"
+
+[directory]
+source = "ldif"
+
+[cic]
+data_file = "cic.toml"
+
+[switch]
+kind = "embedded"
+
+[admin]
+listen = "127.0.0.1:8011"
+"""
+
+
 def write(tmp_path: Path, text: str, name: str = "rccserver.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
 
 
-def error_for(tmp_path: Path, text: str) -> ConfigError:
+def located_error(tmp_path: Path, text: str) -> ConfigError:
+    """The ConfigError for `text`; it names the file, and str() reads `file:line: key: message`."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     error = caught.value
     assert error.file == str(path)
+    if error.key:
+        assert str(error).startswith(f"{path}:{error.line}: {error.key}: ")
     return error
 
 
 def line_of(text: str, fragment: str) -> int:
     """1-based number of the first line of `text` that starts with `fragment`."""
     return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(fragment))
+
+
+def with_key(table: str, key: str, value: str, base: str = BASE) -> str:
+    """The base file with `key = value` in [table]: replacing the key's line, else first in the table."""
+    header = f"[{table}]\n"
+    assert header in base
+    start = base.index(header) + len(header)
+    end = base.find("\n[", start)
+    body = base[start:] if end < 0 else base[start:end]
+    lines = [line for line in body.splitlines(keepends=True) if not line.startswith(f"{key} = ")]
+    body = f"{key} = {value}\n" + "".join(lines)
+    return base[:start] + body + ("" if end < 0 else base[end:])
 
 
 def test_every_key_is_read(tmp_path):
@@ -103,10 +147,12 @@ def test_empty_file_gives_the_defaults(tmp_path):
     assert (line.transport, line.address, line.receive_port, line.session_timeout) == ("tcp", "0.0.0.0", 11001, 60)
     assert (line.session_expires, line.min_se, line.mutual_tls) == (1800, 90, False)
     assert (line.certificate, line.private_key, line.authority_certificates) == (None, None, ())
+    assert line.certificate_password_file is None
     assert (line.access, line.access_exceptions) == ("granted", ())
     assert (line.max_connections_per_source, line.idle_timeout, line.header_timeout) == (64, 3600.0, 30.0)
     directory = config.directory
     assert (directory.source, directory.ldif_file) == ("ldif", str(tmp_path / "directory.ldif"))
+    assert directory.netbios_domain == "EXAMPLE"
     assert directory.search_filter == "(msRTCSIP-PrimaryUserAddress=*)"
     assert (directory.page_size, directory.start_tls, directory.ca_file, directory.timeout) == (1000, False, None, 30.0)
     assert config.cic.data_file == str(tmp_path / "cic.toml")
@@ -138,180 +184,179 @@ def test_the_bundled_demo_configuration():
 
 def test_str_reads_file_line_key_message(tmp_path):
     text = FULL.replace("session_timeout = 120", "session_timeout = 1500")
-    error = error_for(tmp_path, text)
+    error = located_error(tmp_path, text)
     number = line_of(text, "session_timeout")
     assert str(error) == f"{tmp_path / 'rccserver.toml'}:{number}: line.session_timeout: must be below 1200 (got 1500)"
     assert (error.line, error.key, error.message) == (number, "line.session_timeout", "must be below 1200 (got 1500)")
 
 
-# (replace this in FULL, by this, expected key, words in the message)
+# Wrong types: each kind of key with a value of another kind, and what the message says it must be.
+WRONG_TYPE = {str: ("12", "must be a string"), int: ('"12"', "must be an integer"),
+              float: ('"fast"', "must be a number"), bool: ('"yes"', "must be true or false"),
+              PATH: ("3", "must be a path string")}
+
+
+def _wrong(kind) -> tuple[str, str]:
+    if isinstance(kind, list):  # [PATH]: an item is no string; [str]: no list at all
+        return ("[1, 2]", "must be a path string") if kind[0] is PATH else ('"x"', "must be a list of strings")
+    return WRONG_TYPE[kind]
+
+
+ALL_KEYS = [(table, key, kind) for table, keys in SCHEMA.items() for key, (kind, _, _) in keys.items()]
+
+
+@pytest.mark.parametrize("table, key, kind", ALL_KEYS, ids=[f"{t}.{k}" for t, k, _ in ALL_KEYS])
+def test_every_key_rejects_the_wrong_type_with_file_line_and_key(tmp_path, table, key, kind):
+    value, words = _wrong(kind)
+    text = with_key(table, key, value)
+    error = located_error(tmp_path, text)
+    assert error.key.startswith(f"{table}.{key}")  # a list item: line.authority_certificates[0]
+    assert error.line == line_of(text, f"{key} = ")
+    assert words in error.message
+
+
 BAD_VALUES = [
-    ('log_level = "debug"', 'log_level = "verbose"', "server.log_level", "must be one of"),
-    ('log_format = "json"', 'log_format = "xml"', "server.log_format", "must be one of"),
-    ("log_max_bytes = 2048", "log_max_bytes = 10", "server.log_max_bytes", "at least"),
-    ("log_backups = 2", "log_backups = -1", "server.log_backups", "at least"),
-    ('log_file = "logs/rccserver.log"', "log_file = 5", "server.log_file", "path string"),
-    ('domain_name = "rcc.example.com"', 'domain_name = "rcc example"', "line.domain_name", "host name"),
-    ('transport = "tcp"', 'transport = "udp"', "line.transport", "'tcp', 'tls'"),
-    ('address = "127.0.0.1"', 'address = "my-host"', "line.address", "IP address"),
-    ("receive_port = 5061", "receive_port = 70000", "line.receive_port", "port number"),
-    ("receive_port = 5061", 'receive_port = "5061"', "line.receive_port", "an integer"),
-    ("receive_port = 5061", "receive_port = true", "line.receive_port", "an integer"),
-    ("session_timeout = 120", "session_timeout = 1200", "line.session_timeout", "below 1200"),
-    ("session_timeout = 120", "session_timeout = -1", "line.session_timeout", "at least 0"),
-    ("session_timeout = 120", "session_timeout = 60.5", "line.session_timeout", "an integer"),
-    ("session_expires = 900", "session_expires = 30", "line.session_expires", "at least 90"),
-    ("min_se = 120", "min_se = 1000", "line.min_se", "must not exceed line.session_expires"),
-    ('access = "denied"', 'access = "open"', "line.access", "must be one of"),
-    ('access_exceptions = ["10.0.0.0/8", "::1"]', 'access_exceptions = ["10.0.0.0/8", "10.0.0.300"]',
-     "line.access_exceptions", "entry 1 '10.0.0.300'"),
-    ('access_exceptions = ["10.0.0.0/8", "::1"]', 'access_exceptions = "10.0.0.0/8"',
-     "line.access_exceptions", "must be a list"),
-    ("max_connections_per_source = 8", "max_connections_per_source = 0", "line.max_connections_per_source",
-     "at least 1"),
-    ("idle_timeout = 600", 'idle_timeout = "long"', "line.idle_timeout", "a number"),
-    ("header_timeout = 5.5", "header_timeout = 0", "line.header_timeout", "at least 1"),
-    ('source = "ldif"', 'source = "ad"', "directory.source", "'ldif', 'ldap'"),
-    ('netbios_domain = "CORP"', 'netbios_domain = ""', "directory.netbios_domain", "must not be empty"),
-    ('data_file = "cic-data.toml"', 'data_file = ""', "cic.data_file", "must not be empty"),
-    ('kind = "embedded"', 'kind = "avaya"', "switch.kind", "'embedded'"),
-    ("auto_answer_after = 2.5", "auto_answer_after = -1", "switch.auto_answer_after", "at least 0"),
-    ('listen = "[::1]:8011"', 'listen = "::1:8011"', "admin.listen", "needs brackets"),
-    ('listen = "[::1]:8011"', 'listen = "127.0.0.1"', "admin.listen", "HOST:PORT"),
-    ('listen = "[::1]:8011"', 'listen = "127.0.0.1:99999"', "admin.listen", "HOST:PORT"),
-    ('listen = "[::1]:8011"', 'listen = "intranet:8011"', "admin.listen", "not an IP address"),
-    ("log_backups = 2", "log_backups = 2\nlog_rotate = true", "server.log_rotate", "unknown key"),
-    ("receive_port = 5061", "recieve_port = 5061", "line.recieve_port", "unknown key"),
+    ("server", "log_file", '""', "must not be empty"),
+    ("server", "log_level", '"verbose"', "must be one of"),
+    ("server", "log_max_bytes", "100", "at least 1024"),
+    ("server", "log_backups", "-1", "at least 0"),
+    ("server", "log_format", '"xml"', "must be one of 'text', 'json'"),
+    ("line", "domain_name", '"rcc example.com"', "host name"),
+    ("line", "domain_name", '"bad\\"quote"', "host name"),
+    ("line", "transport", '"udp"', "must be one of 'tcp', 'tls'"),
+    ("line", "address", '"rcc.example.com"', "IP address"),
+    ("line", "receive_port", "70000", "port number"),
+    ("line", "receive_port", "-1", "port number"),
+    ("line", "receive_port", "true", "an integer"),  # a bool is no integer here
+    ("line", "session_timeout", "1200", "below 1200"),
+    ("line", "session_timeout", "-5", "at least 0"),
+    ("line", "session_timeout", "60.5", "an integer"),  # a float is not truncated
+    ("line", "session_expires", "89", "at least 90"),
+    ("line", "min_se", "30", "at least 90"),
+    ("line", "access", '"maybe"', "must be one of 'granted', 'denied'"),
+    ("line", "access_exceptions", '["10.0.0.0/8", "10.1.2.300"]', "entry 1 '10.1.2.300'"),
+    ("line", "max_connections_per_source", "0", "at least 1"),
+    ("line", "idle_timeout", "0.5", "at least 1"),
+    ("line", "header_timeout", "0", "at least 1"),
+    ("directory", "source", '"ad"', "must be one of 'ldif', 'ldap'"),
+    ("directory", "netbios_domain", '"  "', "must not be empty"),
+    ("directory", "search_filter", '""', "must not be empty"),
+    ("directory", "page_size", "0", "at least 1"),
+    ("directory", "timeout", "0", "at least 1"),
+    ("cic", "data_file", '""', "must not be empty"),
+    ("switch", "kind", '"cisco"', "must be one of 'embedded'"),
+    ("switch", "auto_answer_after", "-1", "at least 0"),
+    ("switch", "ring_interval", "0", "at least 0.1"),
+    ("admin", "listen", '"8011"', "HOST:PORT"),
+    ("admin", "listen", '"127.0.0.1:99999"', "HOST:PORT"),
+    ("admin", "listen", '"::1:8011"', "brackets"),
+    ("admin", "listen", '"[::1:8011"', "IPv6"),
+    ("admin", "listen", '"example.com:8011"', "not an IP address"),
 ]
 
 
-@pytest.mark.parametrize("old, new, key, words", BAD_VALUES, ids=[row[2] + ":" + row[1] for row in BAD_VALUES])
-def test_each_bad_value_names_file_line_and_key(tmp_path, old, new, key, words):
-    assert old in FULL
-    text = FULL.replace(old, new, 1)
-    error = error_for(tmp_path, text)
-    assert error.key == key
+@pytest.mark.parametrize("table, key, value, words", BAD_VALUES, ids=[f"{t}.{k}={v}" for t, k, v, _ in BAD_VALUES])
+def test_bad_values_are_refused_with_file_line_and_key(tmp_path, table, key, value, words):
+    text = with_key(table, key, value)
+    error = located_error(tmp_path, text)
+    assert error.key == f"{table}.{key}"
+    assert error.line == line_of(text, f"{key} = ")
     assert words in error.message
-    bad_line = new.splitlines()[-1]
-    assert text.splitlines()[error.line - 1] == bad_line
-    assert str(error).startswith(f"{tmp_path / 'rccserver.toml'}:{error.line}: {key}: ")
 
 
-def test_session_timeout_zero_disables_keepalives(tmp_path):
-    config = load_config(write(tmp_path, "[line]\nsession_timeout = 0\n"))
-    assert config.line.session_timeout == 0
+GOOD_VALUES = [
+    ("line", "session_timeout", "0", 0),  # 0 disables keep-alives
+    ("line", "session_timeout", "1199", 1199),
+    ("line", "receive_port", "0", 0),
+    ("line", "address", '"::"', "::"),
+    ("line", "domain_name", '"10.1.2.3"', "10.1.2.3"),
+    ("line", "access_exceptions", '["10.0.0.0/8", "192.168.1.7", "fd00::/8"]',
+     ("10.0.0.0/8", "192.168.1.7", "fd00::/8")),
+    ("line", "idle_timeout", "5", 5.0),
+    ("admin", "listen", '""', ""),
+    ("admin", "listen", '"[::1]:8011"', "[::1]:8011"),
+    ("admin", "listen", '"localhost:8011"', "localhost:8011"),
+]
 
 
-def test_unknown_table_is_an_error(tmp_path):
-    text = FULL + "\n[lines]\nreceive_port = 1\n"
-    error = error_for(tmp_path, text)
-    assert error.key == "lines" and "unknown table [lines]" in error.message
+@pytest.mark.parametrize("table, key, value, expected", GOOD_VALUES, ids=[f"{t}.{k}={v}" for t, k, v, _ in GOOD_VALUES])
+def test_good_values_are_taken(tmp_path, table, key, value, expected):
+    got = getattr(getattr(load_config(write(tmp_path, with_key(table, key, value))), table), key)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("table, key, known", [("line", "recieve_port", "receive_port"),
+                                               ("server", "log_rotate", "log_backups")])
+def test_unknown_key_is_located(tmp_path, table, key, known):
+    text = with_key(table, key, "1")
+    error = located_error(tmp_path, text)
+    assert error.key == f"{table}.{key}"
+    assert error.line == line_of(text, f"{key} = ")
+    assert "unknown key" in error.message and known in error.message  # the known keys are listed
+
+
+def test_unknown_table_is_located(tmp_path):
+    text = BASE + "\n[lines]\nx = 1\n"
+    error = located_error(tmp_path, text)
+    assert error.key == "lines"
     assert error.line == line_of(text, "[lines]")
+    assert "unknown table [lines]" in error.message
 
 
 def test_a_key_that_should_be_a_table(tmp_path):
-    error = error_for(tmp_path, 'admin = "127.0.0.1:8011"\n')
+    error = located_error(tmp_path, 'admin = "127.0.0.1:8011"\n')
     assert (error.key, error.line, error.message) == ("admin", 1, "must be a table")
 
 
-def test_toml_syntax_error_uses_tomllib_line(tmp_path):
-    text = FULL.replace('transport = "tcp"', 'transport = "tcp')
-    error = error_for(tmp_path, text)
-    assert error.line == line_of(text, "transport")
-    assert error.key is None and error.message.startswith("TOML syntax error")
-    assert "(at line" not in error.message
+def test_a_key_outside_any_table(tmp_path):
+    error = located_error(tmp_path, 'receive_port = 11001\n' + BASE)
+    assert error.key == "receive_port" and error.line == 1
 
 
-def test_missing_file(tmp_path):
+@pytest.mark.parametrize("broken, line", [
+    ('transport = "tcp', 7),
+    ("transport = tcp", 7),
+    ('transport = "tcp"\ntransport = "tls"', 8),
+    ("[line", 5),
+])
+def test_toml_syntax_errors_have_a_line(tmp_path, broken, line):
+    original = '[line]' if broken.startswith("[") else 'transport = "tcp"'
+    error = located_error(tmp_path, BASE.replace(original, broken, 1))
+    assert error.line == line
+    assert error.key is None
+    assert error.message.startswith("TOML syntax error")
+    assert "(at line" not in error.message  # the line is ours to print, once
+
+
+def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nope.toml")
     assert str(caught.value) == f"{tmp_path / 'nope.toml'}: file not found"
 
 
-# -- TLS ---------------------------------------------------------------------------------
-def tls_text(cert: str = "server.pem", key: str = "server.key", extra: str = "") -> str:
-    return f'[line]\ntransport = "tls"\ncertificate = "{cert}"\nprivate_key = "{key}"\n{extra}'
+def test_not_utf8(tmp_path):
+    path = tmp_path / "rccserver.toml"
+    path.write_bytes(b'[line]\ndomain_name = "r\xe9c"\n')
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(path)
 
 
-@pytest.fixture
-def tls_files(tmp_path):
-    for name in ("server.pem", "server.key", "ca.pem"):
-        (tmp_path / name).write_text("placeholder; contents are checked by check-config\n")
-    return tmp_path
+def test_dotted_keys_are_located(tmp_path):
+    # TOML's dotted keys: `line.transport = ...` at the top level is [line] transport.
+    error = located_error(tmp_path, '# top\nline.transport = "udp"\n')
+    assert (error.key, error.line) == ("line.transport", 2)
+    # Inside [server] the same text is server.line.transport: an unknown key, at its own line.
+    error = located_error(tmp_path, '[server]\nlog_level = "info"\n\nline . "transport" = "udp"\n')
+    assert (error.key, error.line) == ("server.line", 4)
 
 
-def test_tls_paths_resolve_and_must_exist(tls_files):
-    config = load_config(write(tls_files, tls_text(extra='mutual_tls = true\nauthority_certificates = ["ca.pem"]\n')))
-    assert config.line.certificate == str(tls_files / "server.pem")
-    assert config.line.authority_certificates == (str(tls_files / "ca.pem"),)
-    assert config.line.mutual_tls is True
-
-
-@pytest.mark.parametrize("text, key, words", [
-    (tls_text(cert="missing.pem"), "line.certificate", "file not found"),
-    (tls_text(key="missing.key"), "line.private_key", "file not found"),
-    ('[line]\ntransport = "tls"\nprivate_key = "server.key"\n', "line.certificate", "required"),
-    (tls_text(extra='authority_certificates = ["ca.pem", "nothere.pem"]\n'), "line.authority_certificates",
-     "nothere.pem"),
-    (tls_text(extra="mutual_tls = true\n"), "line.authority_certificates", "at least one CA"),
-    ('[line]\nmutual_tls = true\n', "line.mutual_tls", 'transport = "tls"'),
-])
-def test_tls_errors(tls_files, text, key, words):
-    error = error_for(tls_files, text)
-    assert error.key == key
-    assert words in error.message
-    assert error.line is not None
-
-
-def test_tls_files_are_not_needed_for_tcp(tmp_path):
-    config = load_config(write(tmp_path, '[line]\ncertificate = "absent.pem"\n'))
-    assert config.line.transport == "tcp"
-
-
-# -- LDAP ----------------------------------------------------------------------------------
-LDAP = """\
-[directory]
-source = "ldap"
-url = "ldaps://dc.example.com"
-bind_dn = "CN=svc-rcc,CN=Users,DC=example,DC=com"
-password_file = "ldap.secret"
-search_dn = "CN=Users,DC=example,DC=com"
-page_size = 500
-start_tls = false
-ca_file = "ca.pem"
-timeout = 10
-"""
-
-
-def test_ldap_directory(tmp_path):
-    config = load_config(write(tmp_path, LDAP))
-    directory = config.directory
-    assert (directory.source, directory.url, directory.page_size, directory.timeout) == (
-        "ldap", "ldaps://dc.example.com", 500, 10.0)
-    # The password file is read when loading, not here: it need not exist yet.
-    assert directory.password_file == str(tmp_path / "ldap.secret")
-    assert directory.ca_file == str(tmp_path / "ca.pem")
-
-
-@pytest.mark.parametrize("old, new, key, words", [
-    ('url = "ldaps://dc.example.com"\n', "", "directory.url", "required"),
-    ('search_dn = "CN=Users,DC=example,DC=com"\n', "", "directory.search_dn", "required"),
-    ('url = "ldaps://dc.example.com"', 'url = "http://dc.example.com"', "directory.url", "ldap://"),
-    ('password_file = "ldap.secret"\n', "", "directory.password_file", "required with directory.bind_dn"),
-    ("page_size = 500", "page_size = 0", "directory.page_size", "at least 1"),
-])
-def test_ldap_errors(tmp_path, old, new, key, words):
-    text = LDAP.replace(old, new)
-    error = error_for(tmp_path, text)
-    assert error.key == key and words in error.message
-    if new:
-        assert text.splitlines()[error.line - 1] == new
-    else:  # a missing key is reported at its table
-        assert text.splitlines()[error.line - 1] == "[directory]"
+def test_quoted_keys_and_trailing_comments_are_located(tmp_path):
+    error = located_error(tmp_path, '[line]   # the RCC line\n  "transport" = "udp"  # no\n')
+    assert (error.key, error.line) == ("line.transport", 2)
 
 
 def test_error_lines_follow_comments_and_blank_lines(tmp_path):
     text = "# header\n\n[server]\n# note = 1\n\n[line]\n\n   # indented comment\n   receive_port = -2\n"
-    error = error_for(tmp_path, text)
+    error = located_error(tmp_path, text)
     assert (error.key, error.line) == ("line.receive_port", 9)
     assert re.search(r":9: line\.receive_port: must be a port number", str(error))

@@ -1,6 +1,8 @@
-"""The AD cache snapshot: SIP URI lookups and the diff a reload reports."""
+"""The AD cache snapshot: SIP URI lookups, the diff a reload reports (by SIP URI,
+case-insensitive), and directory entries turned into users."""
 from __future__ import annotations
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,15 +58,21 @@ def test_diff_by_sip_uri():
 def test_a_case_change_of_the_uri_is_a_change_not_an_add_and_remove():
     old = DirectoryCache([user("alice")])
     new = DirectoryCache([user("alice", uri="sip:Alice@example.com")])
+    # shown as the newer cache writes it
     assert diff(old, new) == CacheDiff(added=(), removed=(), changed=("sip:Alice@example.com",))
 
 
-names = st.lists(st.sampled_from(["alice", "bob", "carol", "dave", "erin"]), unique=True)
-lines = st.sampled_from(["tel:+1001", "tel:+1002"])
+def test_disabling_is_a_change_and_equal_data_is_none():
+    old = DirectoryCache([user("alice")])
+    assert old.diff(DirectoryCache([user("alice", enabled=False)])).changed == ("sip:alice@example.com",)
+    assert old.diff(DirectoryCache([user("alice")])).empty  # equal users in another snapshot
 
 
-@given(st.dictionaries(st.sampled_from(["alice", "bob", "carol", "dave"]), lines),
-       st.dictionaries(st.sampled_from(["alice", "bob", "carol", "dave"]), lines))
+versions = st.dictionaries(st.sampled_from([f"u{i}" for i in range(12)]), st.sampled_from(["tel:+1001", "tel:+1002"]),
+                           max_size=12)
+
+
+@given(versions, versions)
 def test_diff_accounts_for_every_user(before, after):
     old = DirectoryCache([user(n, line=l) for n, l in before.items()])
     new = DirectoryCache([user(n, line=l) for n, l in after.items()])
@@ -73,8 +81,18 @@ def test_diff_accounts_for_every_user(before, after):
     assert set(change.added) == {uri(n) for n in after.keys() - before.keys()}
     assert set(change.removed) == {uri(n) for n in before.keys() - after.keys()}
     assert set(change.changed) == {uri(n) for n in before.keys() & after.keys() if before[n] != after[n]}
+    assert all(list(uris) == sorted(uris) for uris in (change.added, change.removed, change.changed))
+    assert change.empty == (before == after)
     # Applying the diff's names to the old URIs gives the new URIs.
     assert ({u.sip_uri for u in old} - set(change.removed)) | set(change.added) == {u.sip_uri for u in new}
+
+
+def test_the_cache_is_a_snapshot():
+    users = [user("alice")]
+    cache = DirectoryCache(users)
+    users.append(user("bob"))
+    assert len(cache) == 1 and cache.lookup("sip:bob@example.com") is None
+    assert attrs.has(DirectoryUser)
 
 
 def entry(**attributes: str) -> dict[str, list[str]]:

@@ -1,4 +1,7 @@
-"""The CIC data file (SPEC section 5): users, stations, licences, and located errors."""
+"""The CIC data file (SPEC section 5): users, stations, licences, lookups, and located errors.
+
+How a Line URI matches a station number is in tests/directory/test_telnumber_matching.py.
+"""
 from __future__ import annotations
 
 import re
@@ -65,6 +68,10 @@ def test_a_good_file(tmp_path):
     assert [s.extension for s in cic.stations] == ["44770", "44771"]  # separators dropped
     assert cic.station_by_extension("44770").identification_address == "tel:+44770"
     assert cic.station_by_extension("44771").identification_address is None
+    # a Line URI finds a loaded station by its identification address or by its number
+    assert cic.station_for_line("tel:+44770").name == "JohnMillerDesk"
+    assert cic.station_for_line("tel:4 4 7 7 1;phone-context=x").name == "Lobby"
+    assert cic.station_for_line("tel:+44772") is None
 
 
 def test_domain_accounts_compare_case_insensitively(tmp_path):
@@ -103,7 +110,15 @@ def test_duplicate_extension_is_located_even_when_written_differently(tmp_path):
     ("client_license = true\nallow", 'client_license = "yes"\nallow', "users[0].client_license", "true or false"),
     ("allow_remote_number = false", "allow_remote_number = 1", "users[0].allow_remote_number", "true or false"),
     ("nt_domain_user = 'example\\jane'", "nt_domain_user = 'jane'", "users[1].nt_domain_user", "DOMAIN\\account"),
+    ("nt_domain_user = 'example\\jane'", "nt_domain_user = '\\jane'", "users[1].nt_domain_user", "DOMAIN\\account"),
+    ("nt_domain_user = 'example\\jane'", "nt_domain_user = 'example\\jane\\b'", "users[1].nt_domain_user",
+     "DOMAIN\\account"),
+    ('extension = "8891"', 'extension = "88-91"', "users[0].extension", "must be digits"),
     ('extension = "44770"', 'extension = "desk"', "stations[0].extension", "must be digits"),
+    ('identification_address = "tel:+44770"', 'identification_address = "+44770"',
+     "stations[0].identification_address", "tel: or sip: URI"),
+    ('extension = "4-4771"', 'extension = "4-4771"\nidentification_address = "tel:+44770"',
+     "stations[1].identification_address", "duplicate identification address 'tel:+44770' (also stations[0])"),
     ('name = "Lobby"', 'name = "Lobby"\ncolour = "red"', "stations[1].colour", "unknown key"),
     ('id = "Jane2"', 'id = "Jane2"\nlicence = true', "users[2].licence", "unknown key"),
     ('features = ["I3_FEATURE_LYNC", "OTHER"]', 'features = "I3_FEATURE_LYNC"', "licenses.features", "list of strings"),
@@ -115,8 +130,20 @@ def test_bad_values_are_located(tmp_path, old, new, key, words):
     line, got_key, message = located(tmp_path, text)
     assert got_key == key
     assert words in message
-    first_new_line = new.splitlines()[-1] if "unknown key" in words else new.splitlines()[0]
-    assert text.splitlines()[line - 1] == first_new_line
+    # located at the bad key's own line in the replacement
+    name = key.rsplit(".", 1)[1]
+    offset = next(i for i, written in enumerate(new.splitlines()) if written.startswith(f"{name} ="))
+    assert line == GOOD[:GOOD.index(old)].count("\n") + offset + 1
+
+
+@pytest.mark.parametrize("text, key", [
+    ("users = 5\n", "users"),
+    ("stations = [1, 2]\n", "stations"),
+    ("licenses = 3\n", "licenses"),
+])
+def test_tables_of_the_wrong_shape(tmp_path, text, key):
+    line, got_key, _ = located(tmp_path, text)
+    assert (got_key, line) == (key, 1)
 
 
 def test_missing_required_key_names_the_table(tmp_path):

@@ -139,15 +139,6 @@ def test_lync_users_from_an_ldif_file(tmp_path):
     assert skipped.where == f"{path}:18"
 
 
-def test_duplicate_primary_addresses_keep_the_first(tmp_path):
-    path = tmp_path / "directory.ldif"
-    path.write_text(LYNC + "\ndn: CN=John2,DC=example,DC=com\nsAMAccountName: other\n"
-                           "msRTCSIP-PrimaryUserAddress: sip:john.miller@example.com\n")
-    cache = load_ldif(path, "EXAMPLE")
-    assert cache.lookup("sip:john.miller@example.com").sam_account_name == "JohnMiller"
-    assert any("duplicate" in entry.reason for entry in cache.skipped)
-
-
 # -- property: whatever we write (folded anywhere, base64 or not), we read back -------------
 names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True).filter(lambda n: n.lower() not in (
     "dn", "version", "changetype", "control"))

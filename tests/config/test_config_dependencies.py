@@ -1,4 +1,5 @@
-"""Keys that depend on each other, and relative paths (SPEC section 3)."""
+"""Keys that depend on each other (TLS files, mutual TLS, session timers, LDAP), and relative paths
+(SPEC section 3)."""
 from __future__ import annotations
 
 import os
@@ -70,6 +71,7 @@ authority_certificates = ["certs/ca.pem"]
     assert config.line.certificate == str(tmp_path / "certs/server.pem")
     assert config.line.private_key == str(tmp_path / "certs/server.key")
     assert config.line.authority_certificates == (str(tmp_path / "certs/ca.pem"),)
+    assert config.line.mutual_tls is True
 
 
 @pytest.mark.parametrize("missing", ["certificate", "private_key"])
@@ -83,12 +85,17 @@ def test_tls_needs_certificate_and_key(tmp_path, cert_set, missing):
     assert error.line == 1  # the [line] table: the key is absent
 
 
-def test_tls_files_must_exist(tmp_path, cert_set):
-    text = (f'[line]\ntransport = "tls"\ncertificate = "nope.pem"\nprivate_key = "{cert_set.server.private_key}"\n')
+@pytest.mark.parametrize("key", ["certificate", "private_key", "authority_certificates"])
+def test_tls_files_must_exist(tmp_path, cert_set, key):
+    files = {"certificate": f'"{cert_set.server.certificate}"', "private_key": f'"{cert_set.server.private_key}"',
+             "authority_certificates": f'["{cert_set.ca}"]'}
+    # an authority certificate is missing among others that exist
+    files[key] = f'["{cert_set.ca}", "nope"]' if key == "authority_certificates" else '"nope"'
+    text = '[line]\ntransport = "tls"\n' + "".join(f"{k} = {v}\n" for k, v in files.items())
     error = error_of(tmp_path, text)
-    assert error.key == "line.certificate"
-    assert error.line == line_of(text, "certificate")
-    assert "not found" in error.message and str(tmp_path / "nope.pem") in error.message
+    assert error.key == f"line.{key}"
+    assert error.line == line_of(text, f"{key} =")
+    assert "not found" in error.message and str(tmp_path / "nope") in error.message
 
 
 def test_tcp_ignores_tls_keys(tmp_path):
@@ -106,32 +113,42 @@ def test_mutual_tls_needs_a_ca(tmp_path, cert_set):
     text = (f'[line]\ntransport = "tls"\nmutual_tls = true\ncertificate = "{cert_set.server.certificate}"\n'
             f'private_key = "{cert_set.server.private_key}"\n')
     error = error_of(tmp_path, text)
-    assert error.key == "line.authority_certificates" and "CA" in error.message
+    assert error.key == "line.authority_certificates" and "at least one CA" in error.message
+    assert error.line == 1  # absent: located at its table
 
 
 def test_min_se_not_above_session_expires(tmp_path):
     text = "[line]\nsession_expires = 120\nmin_se = 300\n"
     error = error_of(tmp_path, text)
-    assert error.key == "line.min_se" and error.line == 3 and "120" in error.message
+    assert error.key == "line.min_se" and error.line == 3
+    assert error.message == "must not exceed line.session_expires (120)"
 
 
 LDAP = """[directory]
 source = "ldap"
-url = "ldap://dc.example.com:389"
+url = "ldaps://dc.example.com"
 bind_dn = "CN=svc-rcc,CN=Users,DC=example,DC=com"
 password_file = "ldap.secret"
 search_dn = "CN=Users,DC=example,DC=com"
+page_size = 500
+start_tls = false
+ca_file = "ca.pem"
+timeout = 10
 """
 
 
 def test_ldap_source_with_its_keys(tmp_path):
-    config = load(tmp_path, LDAP)
-    directory = config.directory
+    directory = load(tmp_path, LDAP).directory
     assert (directory.source, directory.url, directory.search_dn) == (
-        "ldap", "ldap://dc.example.com:389", "CN=Users,DC=example,DC=com")
+        "ldap", "ldaps://dc.example.com", "CN=Users,DC=example,DC=com")
+    assert (directory.bind_dn, directory.page_size, directory.start_tls, directory.timeout) == (
+        "CN=svc-rcc,CN=Users,DC=example,DC=com", 500, False, 10.0)
+    # The password and CA files are read when loading the directory, not here: they need not exist yet.
     assert directory.password_file == str(tmp_path / "ldap.secret")
+    assert directory.ca_file == str(tmp_path / "ca.pem")
     assert directory.search_filter == "(msRTCSIP-PrimaryUserAddress=*)"
-    assert directory.page_size == 1000
+    plain = load(tmp_path, LDAP.replace("ldaps://dc.example.com", "ldap://dc.example.com:389")).directory
+    assert plain.url == "ldap://dc.example.com:389"
 
 
 @pytest.mark.parametrize("key", ["url", "search_dn"])
@@ -146,7 +163,8 @@ def test_ldap_source_needs_url_and_search_dn(tmp_path, key):
 def test_bind_dn_needs_a_password_file(tmp_path):
     text = "\n".join(line for line in LDAP.splitlines() if not line.startswith("password_file"))
     error = error_of(tmp_path, text)
-    assert error.key == "directory.password_file" and "bind_dn" in error.message
+    assert error.key == "directory.password_file" and "required with directory.bind_dn" in error.message
+    assert error.line == 1
 
 
 def test_anonymous_ldap_is_allowed(tmp_path):
@@ -155,7 +173,7 @@ def test_anonymous_ldap_is_allowed(tmp_path):
 
 
 def test_ldap_url_scheme(tmp_path):
-    text = LDAP.replace("ldap://dc", "http://dc")
+    text = LDAP.replace("ldaps://dc", "http://dc")
     error = error_of(tmp_path, text)
     assert error.key == "directory.url" and error.line == 3 and "ldap://" in error.message
 
