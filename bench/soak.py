@@ -13,7 +13,8 @@ keep-alives every 30 s), then:
    answering its keep-alives; every 10 s it reports what it sent, what was
    answered, what failed and that chunk's latency percentiles;
 3. drives functional cycles at `--rate` per second from this process: an
-   inbound call to each of two long-lived monitored Lync sessions (admin POST
+   inbound call to each of two long-lived monitored Lync sessions (refreshed
+   with UPDATE every 900 s, as Lync does; admin POST
    /api/calls, DeliveredEvent, CSTA AnswerCall, EstablishedEvent, admin
    hangup, ConnectionClearedEvent), a logon cycle (sign in, GetCSTAFeatures,
    MonitorStart, BYE) and OPTIONS on a fresh connection.
@@ -51,6 +52,7 @@ ALICE, BOB, HANK = BenchUser(0), BenchUser(1), BenchUser(2)
 LOAD_USERS = range(10, 60)  # the load process's 50 dialogs
 LOAD_CHUNK = 10.0  # seconds per load report, at most
 UNANSWERED_AFTER = 30.0
+SESSION_EXPIRES = 1800  # what the testbed's sessions negotiate; Lync refreshes at about half of it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,9 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=10_000, help="directory entries (default 10000)")
     parser.add_argument("--sample-every", type=float, default=60.0, help="seconds between rows (default 60)")
     parser.add_argument("--reload-at", type=float, default=None, help="seconds into the run (default: half-way)")
+    parser.add_argument("--refresh-every", type=float, default=SESSION_EXPIRES / 2,
+                        help="seconds between the monitored sessions' UPDATE refreshes (default 900)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
-    if min(args.duration, args.rate, args.sample_every) <= 0 or (args.load_rate is not None and args.load_rate <= 0):
+    if min(args.duration, args.rate, args.sample_every, args.refresh_every) <= 0 or (args.load_rate is not None and args.load_rate <= 0):
         parser.error("--duration, --rate, --load-rate and --sample-every must be positive")
     if args.users < max(LOAD_USERS) + 1:
         parser.error(f"--users must be at least {max(LOAD_USERS) + 1}")
@@ -217,6 +221,16 @@ def call_cycle(server: BenchServer, client: LyncClient, user: BenchUser) -> None
     client.wait_event("ConnectionClearedEvent")
 
 
+def refresh(client: LyncClient) -> None:
+    """The RFC 4028 refresh Lync sends (UPDATE): without it the server rightly ends a
+    long-lived session when its 1800 s session timer expires."""
+    cseq = client.request("UPDATE", extra=[("Supported", "timer"), ("Session-Expires", f"{SESSION_EXPIRES};refresher=uac")],
+                          content_type=None)
+    answer = client.wait_response(cseq, "UPDATE")
+    if answer.status != 200:
+        raise RuntimeError(f"UPDATE refresh answered {answer.status} {answer.reason}")
+
+
 def logon_cycle(server: BenchServer) -> None:
     client = monitored(server.sip_port, HANK)
     try:
@@ -280,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     last_cpu = (cpu_seconds(pid), began)
     next_sample = 0.0
     reloaded = False
+    next_refresh = began + args.refresh_every
     ops = 0
     interval = 1.0 / args.rate
     next_op = began
@@ -291,6 +306,14 @@ def main(argv: list[str] | None = None) -> int:
             note = f"-reload exit {result.returncode}: {(result.stdout.strip().splitlines() or [''])[0]}"
             if result.returncode != 0:
                 errors.append(f"-reload failed: {result.stdout} {result.stderr}")
+        if time.monotonic() >= next_refresh:
+            next_refresh += args.refresh_every
+            try:
+                for client in (alice, bob):
+                    refresh(client)
+                note = (note + "; " if note else "") + "UPDATE refreshes 200"
+            except (RuntimeError, TimeoutError, ConnectionError, OSError) as error:
+                errors.append(f"refresh: {type(error).__name__}: {error}")
         if elapsed >= next_sample or note:
             if server.process.poll() is not None:
                 errors.append(f"server exited with {server.process.returncode}")

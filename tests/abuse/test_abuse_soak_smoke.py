@@ -9,9 +9,11 @@ from bench import soak
 @pytest.mark.timeout(180)
 def test_soak_runs_briefly_under_load_with_a_reload_and_reports_no_failures(tmp_path, capsys):
     assert soak.main(["--duration", "12", "--rate", "4", "--load-rate", "100", "--users", "200",
-                      "--sample-every", "3", "--reload-at", "4", "--workdir", str(tmp_path)]) == 0
+                      "--sample-every", "3", "--reload-at", "4", "--refresh-every", "5",
+                      "--workdir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "-reload exit 0" in out
+    assert "UPDATE refreshes 200" in out
     rows = [line.strip("| ").split(" | ") for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) >= 3
     column = {name: i for i, name in enumerate(soak.COLUMNS)}
