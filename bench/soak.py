@@ -322,10 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             status, sessions = admin(server, "GET", "/api/sessions")
             p99 = load.window_p99_ms()
             cpu, cpu_at = cpu_seconds(pid), time.monotonic()
-            busy = (cpu - last_cpu[0]) / (cpu_at - last_cpu[1]) if cpu_at > last_cpu[1] else 0.0
+            busy = f"{(cpu - last_cpu[0]) / (cpu_at - last_cpu[1]):.0%}" if cpu_at - last_cpu[1] >= 1 else ""
             last_cpu = (cpu, cpu_at)
             row = (round(elapsed), ops, len(errors), load.answered, load.failed,
-                   "" if p99 is None else f"{p99:.1f}", f"{busy:.0%}", rss_kib(pid), open_fds(pid),
+                   "" if p99 is None else f"{p99:.1f}", busy, rss_kib(pid), open_fds(pid),
                    len(sessions) if status == 200 else f"HTTP {status}", note)
             rows.append(row)
             print("| " + " | ".join(str(v) for v in row) + " |", flush=True)
