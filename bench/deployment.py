@@ -11,12 +11,15 @@ reads its resident memory from /proc. (bench/ does not import tests/.)
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import attrs
@@ -188,6 +191,17 @@ class BenchServer:
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
+
+    def admin(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+        """One admin API request: (status, decoded JSON, or the text of an error)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8", "replace")
 
     def reload(self) -> None:
         """SIGHUP: the same as `rccserver -reload` (SPEC section 2)."""

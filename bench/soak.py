@@ -29,7 +29,6 @@ server is stopped with SIGTERM (exit 0 expected). Exit 0 when nothing failed.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import queue
@@ -38,8 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from bench.common import percentiles
@@ -68,34 +65,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds between the monitored sessions' UPDATE refreshes (default 900)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
-    if min(args.duration, args.rate, args.sample_every, args.refresh_every) <= 0 or (args.load_rate is not None and args.load_rate <= 0):
-        parser.error("--duration, --rate, --load-rate and --sample-every must be positive")
+    given = [args.duration, args.rate, args.sample_every, args.refresh_every]
+    if min(given + ([args.load_rate] if args.load_rate is not None else [])) <= 0:
+        parser.error("--duration, --rate, --load-rate, --sample-every and --refresh-every must be positive")
     if args.users < max(LOAD_USERS) + 1:
         parser.error(f"--users must be at least {max(LOAD_USERS) + 1}")
     return args
 
 
-# -- the server's admin API and files ---------------------------------------------------
-def admin(server: BenchServer, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(f"http://127.0.0.1:{server.admin_port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8", "replace")
-
-
+# -- the server's files ------------------------------------------------------------------
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def reload_server(server: BenchServer) -> subprocess.CompletedProcess:
@@ -204,7 +184,7 @@ def monitored(port: int, user: BenchUser) -> LyncClient:
 
 
 def call_cycle(server: BenchServer, client: LyncClient, user: BenchUser) -> None:
-    status, body = admin(server, "POST", "/api/calls", {"from": "tel:+13175550142", "to": user.extension})
+    status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550142", "to": user.extension})
     if status != 200:
         raise RuntimeError(f"POST /api/calls answered {status} {body}")
     call_id = body["call_id"]
@@ -215,7 +195,7 @@ def call_cycle(server: BenchServer, client: LyncClient, user: BenchUser) -> None
     if not isinstance(answer, csta.AnswerCallResponse):
         raise RuntimeError(f"AnswerCall answered {answer!r}")
     client.wait_event("EstablishedEvent")
-    status, body = admin(server, "POST", f"/api/calls/{call_id}/hangup")
+    status, body = server.admin("POST", f"/api/calls/{call_id}/hangup")
     if status != 200:
         raise RuntimeError(f"hangup answered {status} {body}")
     client.wait_event("ConnectionClearedEvent")
@@ -319,13 +299,13 @@ def main(argv: list[str] | None = None) -> int:
                 errors.append(f"server exited with {server.process.returncode}")
                 break
             load.take(reports)
-            status, sessions = admin(server, "GET", "/api/sessions")
+            status, sessions = server.admin("GET", "/api/sessions")
             p99 = load.window_p99_ms()
             cpu, cpu_at = cpu_seconds(pid), time.monotonic()
             busy = f"{(cpu - last_cpu[0]) / (cpu_at - last_cpu[1]):.0%}" if cpu_at - last_cpu[1] >= 1 else ""
             last_cpu = (cpu, cpu_at)
             row = (round(elapsed), ops, len(errors), load.answered, load.failed,
-                   "" if p99 is None else f"{p99:.1f}", busy, rss_kib(pid), open_fds(pid),
+                   "" if p99 is None else f"{p99:.1f}", busy, server.rss() // 1024, open_fds(pid),
                    len(sessions) if status == 200 else f"HTTP {status}", note)
             rows.append(row)
             print("| " + " | ".join(str(v) for v in row) + " |", flush=True)
@@ -361,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         errors.append(f"load: {load.failed} failed transactions {load.failures}")
     if load.answered == 0:
         errors.append("load: no transaction was answered")
-    final_rss = rss_kib(pid) if server.process.poll() is None else None
+    final_rss = server.rss() // 1024 if server.process.poll() is None else None
     for client in (alice, bob):
         try:
             client.sign_out()

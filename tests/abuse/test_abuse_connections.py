@@ -46,6 +46,20 @@ def legit_session_works(server) -> None:
         client.close()
 
 
+def full_quota_refusals(source: str, port: int, quota: int, within: float) -> int:
+    """Open `quota` connections from `source` until none is refused or `within` seconds
+    have passed (the server counts a close when it sees it); how many the last try lost."""
+    deadline = time.monotonic() + within
+    while True:
+        held = connect_many(source, port, quota)
+        refused = len(closed_among(held, 0.5))
+        for sock in held:
+            sock.close()
+        if not refused or time.monotonic() >= deadline:
+            return refused
+        time.sleep(0.5)
+
+
 def wait_log(server, text: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while text not in server.log_text:
@@ -136,16 +150,8 @@ def test_connect_disconnect_churn_leaks_no_per_source_count(tight):
             break
     assert cycles >= 300, f"only {cycles} connect/disconnect cycles in 40 s"
     # If any of those were still counted, the cap would refuse some of these.
-    deadline = time.monotonic() + 10
-    while True:
-        held = [connect_from("127.0.0.9", tight.sip_port) for _ in range(CAP)]
-        refused = closed_among(held, 0.5)
-        for sock in held:
-            sock.close()
-        if not refused:
-            break
-        assert time.monotonic() < deadline, f"{len(refused)} of {CAP} refused: the per-source count leaked"
-        time.sleep(0.5)
+    refused = full_quota_refusals("127.0.0.9", tight.sip_port, CAP, within=10)
+    assert not refused, f"{refused} of {CAP} refused: the per-source count leaked"
     legit_session_works(tight)
     assert tight.admin("GET", "/api/sessions")[1] == []
 
@@ -193,14 +199,6 @@ def test_ten_thousand_idle_connections_are_capped_per_source_and_the_legit_sessi
             for sock in socks:
                 sock.close()
     # All closed: the counts are back to zero, so a full quota is admitted again.
-    deadline = time.monotonic() + 15
-    while True:
-        again = connect_many(SOURCES[0], mass.sip_port, mass.cap)
-        refused = closed_among(again, 0.5)
-        for sock in again:
-            sock.close()
-        if not refused:
-            break
-        assert time.monotonic() < deadline, f"{len(refused)} refused after every connection was closed"
-        time.sleep(0.5)
+    refused = full_quota_refusals(SOURCES[0], mass.sip_port, mass.cap, within=15)
+    assert not refused, f"{refused} refused after every connection was closed"
     assert mass.admin("GET", "/api/health") == (200, {"status": "ok"})
