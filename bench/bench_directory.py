@@ -14,8 +14,8 @@ from pathlib import Path
 from bench.common import rate, scale
 from rccserver.cic.data import LYNC_FEATURE, CicData, CicUser, Station, load_cic_data
 from rccserver.directory.ldif import load_ldif
-from rccserver.logon import CSTA_CONTENT_TYPE, LogonAttempt, decide_logon
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.logon import CSTA_CONTENT_TYPE, LogonAttempt, decide_logon
+from rccserver.rcc.occupancy import OccupancyRegistry
 
 
 def _sam(index: int) -> str:

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
-    from rccserver import certs as certs_module
+    from rccserver.commands import certs as certs_module
 
     certs_module.add_arguments(certs)
 
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
-    from rccserver import probe as probe_module
+    from rccserver.commands.probe import command as probe_module
 
     probe_module.add_arguments(probe)
     return parser
@@ -160,29 +160,29 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_normalise_argv(list(sys.argv[1:] if argv is None else argv)))
     if args.command == "run":
-        from rccserver.service import run_server
+        from rccserver.server.service import run_server
 
         return run_server(args.config, log_format=args.log_format)
     if args.command == "reload":
-        from rccserver.reloadclient import request_reload
+        from rccserver.commands.reloadclient import request_reload
 
         return request_reload(args.config, timeout=args.timeout)
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "probe":
-        from rccserver import probe as probe_module
+        from rccserver.commands.probe import command as probe_module
 
         return probe_module.run(args)
     if args.command == "certs":
-        from rccserver import certs as certs_module
+        from rccserver.commands import certs as certs_module
 
         return certs_module.run(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
 def _check_config(path: str | None) -> int:
-    from rccserver.checkconfig import check_config
-    from rccserver.config import DEFAULT_CONFIG_PATH
+    from rccserver.commands.checkconfig import check_config
+    from rccserver.server.config import DEFAULT_CONFIG_PATH
 
     result = check_config(path or DEFAULT_CONFIG_PATH)
     for error in result.errors:

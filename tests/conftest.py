@@ -3,12 +3,12 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPORA = SHARED / "corpora"
+# Third-party corpora vendored into the repository (tests/data/README.md names their sources).
+CORPORA = REPO / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
 def corpora() -> pathlib.Path:
-    """Third-party test data, read in place from ../shared/corpora."""
-    assert CORPORA.is_dir(), f"expected the shared corpora at {CORPORA}"
+    """Third-party test data vendored in tests/data (RFC 4475, RFC 5118)."""
+    assert CORPORA.is_dir(), f"expected the vendored corpora at {CORPORA}"
     return CORPORA

@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 
 from rccserver.admin.statuspage import render_status_page
-from rccserver.metrics import CONTENT_TYPE_LATEST
+from rccserver.admin.metrics import CONTENT_TYPE_LATEST
 
 log = Logger(namespace="rccserver.admin")
 

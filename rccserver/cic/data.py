@@ -11,8 +11,8 @@ from typing import Iterable
 
 import attrs
 
-from rccserver.telnumber import line_number
-from rccserver.tomlfile import LocatedError, TomlDocument
+from rccserver.common.numbers import line_number
+from rccserver.common.tomlfile import LocatedError, TomlDocument
 
 LYNC_FEATURE = "I3_FEATURE_LYNC"
 

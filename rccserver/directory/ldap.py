@@ -21,7 +21,7 @@ from rccserver.directory.entries import ATTRIBUTES, EntrySkipped, user_from_entr
 
 
 class LdapSettings(Protocol):
-    """The [directory] keys the loader reads (rccserver.config.DirectoryConfig)."""
+    """The [directory] keys the loader reads (rccserver.server.config.DirectoryConfig)."""
 
     url: str | None
     bind_dn: str | None

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 import attrs
 
 from rccserver import csta
-from rccserver.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
+from rccserver.rcc.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
 from rccserver.rcc.session import RccSession, SessionRegistry
 from rccserver.sip.application import IncomingRequest, TransactionTimeout, TransportFailure
 from rccserver.sip.message import Response

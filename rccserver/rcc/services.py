@@ -13,7 +13,7 @@ from typing import Callable
 from rccserver import csta
 from rccserver.csta import ConnectionID, ErrorCode
 from rccserver.switch import SwitchError
-from rccserver.telnumber import line_number
+from rccserver.common.numbers import line_number
 
 MAX_DEVICE_ID = 256
 

@@ -82,7 +82,7 @@ from rccserver.switch.model import (
     SnapshotItem,
 )
 from rccserver.switch.numbering import extension_key, is_valid_extension, normalize_dial_string
-from rccserver.switch.timers import TimerQueue
+from rccserver.common.clock import TimerQueue
 
 DEFAULT_RING_COUNT = 4
 MAX_RING_COUNT = 15

@@ -36,7 +36,7 @@ from twisted.internet import ssl as twisted_ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IOpenSSLServerConnectionCreator
 from zope.interface import implementer
 
-from rccserver.config import is_pkcs12_path
+from rccserver.server.config import is_pkcs12_path
 
 # Forward secrecy and AEAD first; CBC-SHA2 suites stay for older Schannel peers.
 TLS12_CIPHERS = (
@@ -375,7 +375,7 @@ def server_context(
 
 
 def server_context_from_line(line, *, now: datetime.datetime | None = None) -> ServerTlsContext:
-    """The TLS context for a `[line]` configuration (rccserver.config.LineConfig)."""
+    """The TLS context for a `[line]` configuration (rccserver.server.config.LineConfig)."""
     return server_context(
         line.certificate, line.private_key, tuple(line.authority_certificates or ()), bool(line.mutual_tls),
         certificate_password_file=getattr(line, "certificate_password_file", None), now=now,

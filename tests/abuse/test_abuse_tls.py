@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from rccserver import certs
+from rccserver.commands import certs
 from tests.e2e.lyncclient import LyncClient
 from tests.e2e.testbed import write_testbed
 

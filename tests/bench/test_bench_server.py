@@ -19,8 +19,8 @@ from bench.loadclient import Message, frame
 from bench.sippload import info_loop_scenario
 from rccserver.cic.data import load_cic_data
 from rccserver.directory.ldif import cache_from_ldif_text
-from rccserver.logon import LogonAttempt, decide_logon
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.logon import LogonAttempt, decide_logon
+from rccserver.rcc.occupancy import OccupancyRegistry
 
 
 def test_generated_users_log_on_with_their_own_station(tmp_path):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rccserver import certs
-from rccserver.checkconfig import check_config
+from rccserver.commands import certs
+from rccserver.commands.checkconfig import check_config
 
 LDIF = """\
 dn: CN=Alice,DC=example,DC=com

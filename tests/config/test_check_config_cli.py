@@ -75,7 +75,7 @@ def test_config_syntax_error_is_located(tmp_path, capsys):
 
 
 def test_unusable_tls_key_is_an_error(tmp_path, capsys):
-    from rccserver import certs
+    from rccserver.commands import certs
 
     cert_set = certs.generate(tmp_path / "certs", host="rcc.example.com", variants=False)
     path = write_deployment(tmp_path)

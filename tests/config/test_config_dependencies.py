@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from rccserver import certs
-from rccserver.config import ConfigError, load_config
+from rccserver.commands import certs
+from rccserver.server.config import ConfigError, load_config
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from rccserver.config import DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config
+from rccserver.server.config import DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config
 
 FULL = """\
 # a complete configuration

@@ -4,7 +4,7 @@ every certificate problem (wrong or missing password, no private key, expired,
 not yet valid, no serverAuth EKU, soon expiring, readable secrets, an authority
 that is no CA), and the real server serves TLS from a .pfx.
 
-The .pfx files are made at test time from rccserver.certs output; none is committed.
+The .pfx files are made at test time from rccserver.commands.certs output; none is committed.
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from rccserver import certs
-from rccserver.checkconfig import check_config
-from rccserver.config import ConfigError, load_config
+from rccserver.commands import certs
+from rccserver.commands.checkconfig import check_config
+from rccserver.server.config import ConfigError, load_config
 from tests.e2e.testbed import write_testbed
 
 REPO = Path(__file__).resolve().parents[2]

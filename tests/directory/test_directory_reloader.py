@@ -11,7 +11,7 @@ from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
 from rccserver.directory import DirectoryCache, DirectoryError, DirectoryUser
-from rccserver.directory.reloader import DirectoryReloader, ReloadOutcome, load_directory
+from rccserver.server.reloader import DirectoryReloader, ReloadOutcome, load_directory
 
 
 def user(name: str) -> DirectoryUser:

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rccserver.cic.data import CicData, Station
-from rccserver.telnumber import line_number, same_line
+from rccserver.common.numbers import line_number, same_line
 
 
 @pytest.mark.parametrize("uri, number", [

@@ -2,7 +2,7 @@
 
 The libpurple driver and the libxml2 SAX1 shim (tests/e2e/kamailio/sipe/) are
 built with gcc at test time; Kamailio also plays the OCS 2005 registrar that
-provisions the line and the gateway (sipe notes in /work/shared/reference).
+provisions the line and the gateway (see docs/interop.md, pidgin-sipe).
 Needs the Debian packages pidgin-sipe, libpurple-dev, libxml2-dev, gcc, kamailio.
 """
 from __future__ import annotations

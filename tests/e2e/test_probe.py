@@ -24,15 +24,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rccserver import csta, probe
-from rccserver.certs import generate
-from rccserver.probe import ProbeOptions, ProbeUsageError, options_from_args, parse_target, run_probe
-from rccserver.probe_dialog import ProbeDialog
-from rccserver.probe_hints import (
+from rccserver.commands.certs import generate
+from rccserver.commands.probe.command import ProbeOptions, ProbeUsageError, options_from_args, parse_target, run_probe
+from rccserver.commands.probe.dialog import ProbeDialog
+from rccserver.commands.probe.hints import (
     CLIENT_CERT_REFUSED_HINT, CLIENT_CERT_REQUIRED_HINT, CLOSED_HINT, HOSTNAME_HINT, LOGON_HINTS, NO_WARNING_HINT,
     NOT_RUNNING_HINT, NOT_TLS_HINT, TLS_ALERT_ON_TCP_HINT, UNKNOWN_CA_HINT, UNKNOWN_CODE_HINT,
     connect_failure, logon_refusal, parse_warnings, split_rcc_code,
 )
-from rccserver.probe_report import Report, Status, render_json, render_text
+from rccserver.commands.probe.report import Report, Status, render_json, render_text
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.uri import quote_string
 from tests.e2e.serverproc import REPO, ServerProcess, free_port

@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-from rccserver import certs
+from rccserver.commands import certs
 from tests.e2e.serverproc import ServerProcess
 from tests.e2e.sipp import SCENARIOS, StunnelClient, run_scenario
 from tests.e2e.testbed import write_testbed

@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 
-from rccserver import certs
+from rccserver.commands import certs
 from rccserver.sip import FramedMessage, StreamFramer, make_response, parse_message
 from tests.e2e.lyncclient import ED3, LyncClient
 from tests.e2e.testbed import write_testbed

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import attrs
 
-from rccserver import certs, csta
+from rccserver.commands import certs, csta
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.errors import SipParseError
 from tests.e2e.lyncclient import ED3, LyncClient
@@ -83,7 +83,7 @@ class FuzzServer:
 
 
 def start_fuzz_server(workdir: Path, transport: str = "tcp") -> FuzzServer:
-    """The e2e testbed with short keep-alives; for TLS, certificates from rccserver.certs (no client certs)."""
+    """The e2e testbed with short keep-alives; for TLS, certificates from rccserver.commands.certs (no client certs)."""
     extra = ""
     client_tls = None
     if transport == "tls":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rccserver import logon
+from rccserver.rcc import logon
 from tests.e2e.testbed import write_testbed
 
 REPO = Path(__file__).resolve().parents[2]

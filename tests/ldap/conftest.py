@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rccserver import certs
+from rccserver.commands import certs
 from tests.ldap.slapd_server import Population, SlapdServer, available
 
 POPULATION = Population(enabled=2500, disabled=60, non_lync=40, in_sales=100)

@@ -9,7 +9,7 @@ import attrs
 import ldap3
 import pytest
 
-from rccserver.config import load_config
+from rccserver.server.config import load_config
 from rccserver.directory.cache import DirectoryError
 from rccserver.directory.ldap import load_from_ldap
 from tests.e2e.serverproc import free_port

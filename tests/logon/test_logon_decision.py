@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from rccserver.cic.data import LYNC_FEATURE, CicData, CicUser, Station
 from rccserver.directory.cache import DirectoryCache, DirectoryUser
-from rccserver.logon import CSTA_CONTENT_TYPE, LogonAttempt, decide_logon, warning_header
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.logon import CSTA_CONTENT_TYPE, LogonAttempt, decide_logon, warning_header
+from rccserver.rcc.occupancy import OccupancyRegistry
 
 URI = "sip:john.miller@example.com"
 LINE = "tel:+44770"

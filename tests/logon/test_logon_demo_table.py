@@ -13,10 +13,10 @@ import attrs
 import pytest
 
 from rccserver.cic.data import CicData, CicUser, load_cic_data
-from rccserver.config import DEFAULT_CONFIG_PATH
+from rccserver.server.config import DEFAULT_CONFIG_PATH
 from rccserver.directory.ldif import load_ldif
-from rccserver.logon import LogonAttempt, decide_logon, warning_header
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.logon import LogonAttempt, decide_logon, warning_header
+from rccserver.rcc.occupancy import OccupancyRegistry
 
 DATA = Path(DEFAULT_CONFIG_PATH).parent
 CSTA = "application/csta+xml"

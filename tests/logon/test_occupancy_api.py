@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rccserver.occupancy import Conflict, Occupancy, OccupancyRegistry
+from rccserver.rcc.occupancy import Conflict, Occupancy, OccupancyRegistry
 
 
 def test_acquire_returns_the_hold_or_a_conflict():

@@ -5,7 +5,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.occupancy import OccupancyRegistry
 
 STATIONS = ["1001", "1002", "1003"]
 USERS = ["alice", "bob", "carol"]

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 from twisted.logger import LogLevel, Logger
 
-from rccserver import rcclog
+from rccserver.server import rcclog
 from rccserver.directory import CacheDiff
-from rccserver.directory.reloader import ReloadOutcome
-from rccserver.logon import LogonDecision
-from rccserver.rcclog import RotatingFile, format_event, logon_line, timestamp
+from rccserver.server.reloader import ReloadOutcome
+from rccserver.rcc.logon import LogonDecision
+from rccserver.server.rcclog import RotatingFile, format_event, logon_line, timestamp
 
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO |WARN |ERROR|CRIT ) (.*)$")
 

@@ -7,9 +7,9 @@ import itertools
 
 from rccserver import csta
 from rccserver.cic import load_cic_data
-from rccserver.config import DEFAULT_CONFIG_PATH, load_config
+from rccserver.server.config import DEFAULT_CONFIG_PATH, load_config
 from rccserver.directory.ldif import load_ldif
-from rccserver.occupancy import OccupancyRegistry
+from rccserver.rcc.occupancy import OccupancyRegistry
 from rccserver.rcc.application import CurrentData, RccApplication
 from rccserver.sip import Headers, Request, Response, make_response, parse_message
 from rccserver.sip.endpoint import Endpoint, Send, SendTo

@@ -8,8 +8,8 @@ import types
 import pytest
 from twisted.logger import LogLevel, Logger, LogPublisher
 
-from rccserver import rcclog
-from rccserver.logon import LogonDecision
+from rccserver.server import rcclog
+from rccserver.rcc.logon import LogonDecision
 
 SUCCESS = LogonDecision(code="Cs_Success", sip_status=200, detail="station 44770 (JohnMillerDesk)",
                         lync_uri="sip:john@example.com", domain_account="EXAMPLE\\JohnMiller",

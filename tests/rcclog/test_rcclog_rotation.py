@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rccserver.rcclog import RotatingFile
+from rccserver.server.rcclog import RotatingFile
 
 
 def files(path: Path, backups: int) -> list[Path]:

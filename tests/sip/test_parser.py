@@ -10,7 +10,7 @@ from rccserver.sip.message import Request, Response
 from rccserver.sip.parser import SipParseError, parse_message
 from rccserver.sip.uri import SipUri, TelUri, parse_name_addr
 
-CORPORA = pathlib.Path(__file__).resolve().parents[3] / "shared" / "corpora"
+CORPORA = pathlib.Path(__file__).resolve().parents[1] / "data"
 
 
 def request(*header_lines: str, start: str = "OPTIONS sip:rcc@example.com SIP/2.0", body: bytes = b"") -> bytes:

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from rccserver.switch.timers import TimerQueue
+from rccserver.common.clock import TimerQueue
 
 
 def test_schedule_cancel_and_pop_in_deadline_order():

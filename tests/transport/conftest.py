@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from transport_support import Rejections, ReactorThread, RecordingSink
 
-from rccserver import certs
+from rccserver.commands import certs
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""rccserver.certs: what each generated certificate says, file modes, the CLI."""
+"""rccserver.commands.certs: what each generated certificate says, file modes, the CLI."""
 from __future__ import annotations
 
 import datetime
@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from rccserver import certs
+from rccserver.commands import certs
 
 
 def load(path) -> x509.Certificate:

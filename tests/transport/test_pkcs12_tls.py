@@ -3,7 +3,7 @@ writes it: loading with and without a password, the chain inside it, a real
 handshake, and a precise error for each way it goes wrong (wrong or missing
 password, no private key, expired, not yet valid, no serverAuth EKU).
 
-The .pfx files are made at test time from rccserver.certs output; none is committed.
+The .pfx files are made at test time from rccserver.commands.certs output; none is committed.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from rccserver import certs
+from rccserver.commands import certs
 from rccserver.transport.tls import (
     TlsConfigError,
     client_options,

@@ -1,5 +1,5 @@
 """TLS and mutual TLS over real loopback sockets, with certificates from
-rccserver.certs: good clients get in, every refused client certificate fails
+rccserver.commands.certs: good clients get in, every refused client certificate fails
 the handshake itself and is reported with its reason."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 /* LD_PRELOAD shim for pidgin-sipe 1.25 on Debian 12's libxml2 (see
- * /work/shared/reference/sipe-client-notes.md, blocker 1).
+ * docs/interop.md, pidgin-sipe).
  *
  * sipe hands xmlSAXUserParseMemory() a handler marked XML_SAX2_MAGIC that only
  * fills the SAX1 startElement/endElement callbacks; this libxml2 then calls no

@@ -1,0 +1,418 @@
+"""Wiring: one server instance's objects, built from a Config.
+
+The Runtime owns the data (directory cache, CIC data), the station occupancy
+registry, the switch, the SIP endpoint and RCC application, the SIP listener
+and the admin site. It is also the admin API's backend and the RCC
+application's observer (RCCServer log + metrics).
+"""
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from datetime import datetime, timezone
+
+import attrs
+from twisted.application import internet, service
+from twisted.internet import defer, endpoints
+from twisted.logger import Logger
+
+from rccserver.server import rcclog
+from rccserver.admin.api import AdminError, make_site
+from rccserver.cic.data import CicData, CicDataError, load_cic_data
+from rccserver.server.config import Config, is_pkcs12_path
+from rccserver.server.reloader import DirectoryReloader, load_directory
+from rccserver.directory.cache import DirectoryCache, DirectoryError
+from rccserver.transport.endpoint_driver import EndpointDriver
+from rccserver.rcc.logon import LogonDecision
+from rccserver.admin.metrics import Metrics
+from rccserver.rcc.occupancy import OccupancyRegistry
+from rccserver.rcc.application import CurrentData, RccApplication
+from rccserver.rcc.session import RccSession
+from rccserver.commands.reloadclient import write_outcome
+from rccserver.sip.endpoint import Endpoint
+from rccserver.switch import EmbeddedSwitch, SwitchError, SwitchOptions
+from rccserver.common.numbers import line_number
+from rccserver.transport.listener import listener_from_line
+from rccserver.transport.limits import TransportLimits
+from rccserver.transport.outbound import ConnectionPool
+from rccserver.transport.tls import client_options
+
+log = Logger(namespace="rccserver.server.runtime")
+
+
+RELOAD_SWITCH_INTERVAL = 0.0002  # seconds; see Runtime.reload
+
+
+class DataError(Exception):
+    """A data file named by the configuration cannot be loaded (at start)."""
+
+
+@attrs.frozen
+class DataSnapshot:
+    """The directory and the CIC data, loaded and swapped together (all or nothing)."""
+
+    directory: DirectoryCache
+    cic: CicData
+
+    def diff(self, newer: "DataSnapshot"):
+        return self.directory.diff(newer.directory)
+
+    def __len__(self) -> int:
+        return len(self.directory)
+
+
+def load_data(config: Config) -> DataSnapshot:
+    """Blocking: runs at start and, on reload, in a worker thread."""
+    return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
+
+
+def _freeze_heap(collect_first: bool = False) -> None:
+    # The loaded data is a million long-lived objects; without this every full
+    # collection walks them all and stalls SIP handling for hundreds of ms.
+    # (Collecting first is for start-up only: on a live server it is such a stall.)
+    if collect_first:
+        gc.collect()
+    gc.freeze()
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+class Runtime:
+    def __init__(self, config: Config, reactor) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.metrics = Metrics()
+        self.sip_port: int | None = None
+        self.admin_port: int | None = None
+        self._reload_seq = 0
+        self._reloading: defer.Deferred | None = None
+        self._reload_waiters: list[defer.Deferred] = []
+        self._services: list[service.IService] = []
+
+    # -- start -------------------------------------------------------------------
+    def start(self) -> None:
+        config = self.config
+        self.log_observer = rcclog.start_rcc_log(config)
+        try:
+            snapshot = load_data(config)
+        except (DirectoryError, CicDataError) as error:
+            raise DataError(str(error)) from error
+        directory, cic = snapshot.directory, snapshot.cic
+        self.data = CurrentData(directory=directory, cic=cic)
+        self.reloader = DirectoryReloader(
+            config, reactor=self.reactor, initial=DataSnapshot(directory, cic), load=load_data,
+            expected=(DirectoryError, CicDataError, OSError),
+        )
+        self.occupancy = OccupancyRegistry()
+        self.switch = EmbeddedSwitch(
+            [station.extension for station in cic.stations],
+            options=SwitchOptions(
+                auto_answer_after=config.switch.auto_answer_after,
+                ring_interval=config.switch.ring_interval,
+            ),
+            clock=self.reactor.seconds,
+        )
+        self.app = RccApplication(
+            data=self.data,
+            occupancy=self.occupancy,
+            switch=self.switch,
+            session_timeout=config.line.session_timeout,
+            domain_name=config.line.domain_name,
+            clock=self.reactor.seconds,
+            observer=self,
+        )
+        self.endpoint = Endpoint(
+            self.app,
+            domain_name=config.line.domain_name,
+            clock=self.reactor.seconds,
+            session_expires=config.line.session_expires,
+            min_se=config.line.min_se,
+        )
+        self.app.attach(self.endpoint)
+        self.pool = ConnectionPool(reactor=self.reactor, sink=None, client_tls=self._client_tls())
+        self.driver = EndpointDriver(self.endpoint, self.reactor, pool=self.pool, tickers=(self.app,))
+        self.pool.sink = self.driver
+        limits = TransportLimits(
+            max_connections_per_source=config.line.max_connections_per_source,
+            idle_timeout=config.line.idle_timeout,
+            header_timeout=config.line.header_timeout,
+        )
+        self.listener = listener_from_line(
+            config.line, reactor=self.reactor, sink=self.driver, limits=limits,
+            on_rejected=self.connection_rejected,
+        )
+        self._services.append(self.listener)
+        if config.admin.listen:
+            host, _, port = config.admin.listen.rpartition(":")
+            host = host.strip("[]")
+            admin_endpoint = endpoints.TCP4ServerEndpoint(self.reactor, int(port), interface=host) if ":" not in host \
+                else endpoints.TCP6ServerEndpoint(self.reactor, int(port), interface=host)
+            self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(self))
+            self._services.append(self.admin_service)
+
+    def _client_tls(self):
+        """TLS options for reaching a front end again when a TLS dialog's connection is gone:
+        verify it against our authority certificates, present our own PEM certificate."""
+        line = self.config.line
+        if line.transport != "tls":
+            return None
+        pem_identity = line.private_key is not None and not is_pkcs12_path(line.certificate)
+        return lambda host: client_options(
+            host, authority_certificates=tuple(line.authority_certificates),
+            certificate=line.certificate if pem_identity else None,
+            private_key=line.private_key if pem_identity else None,
+        )
+
+    def services(self) -> list[service.IService]:
+        return list(self._services)
+
+    def after_start(self) -> None:
+        self.sip_port = self.listener.port
+        _freeze_heap(collect_first=True)
+        rcclog.log_started(self.config, self.sip_port)
+
+    # -- stop ----------------------------------------------------------------------
+    @defer.inlineCallbacks
+    def shutdown(self, grace: float):
+        """BYE every dialog, give the BYEs a moment to be answered, close connections."""
+        self.endpoint.shutdown()
+        self.driver.flush()
+        if grace > 0 and len(self.app.sessions) == 0:
+            from twisted.internet import task
+
+            yield task.deferLater(self.reactor, min(grace, 0.5), lambda: None)
+        yield self.pool.close_all()
+        rcclog.log_shutdown()
+        rcclog.stop_rcc_log(self.log_observer)
+
+    # -- reload -----------------------------------------------------------------------
+    def reload(self) -> defer.Deferred:
+        """Reload the directory (in a thread) and the CIC data; swap both on success."""
+        if self._reloading is not None:
+            # The running reload may have read the files before this caller's edits:
+            # queue one more after it; every caller queued meanwhile shares that one.
+            waiter: defer.Deferred = defer.Deferred()
+            self._reload_waiters.append(waiter)
+            return waiter
+        started = time.monotonic()
+
+        def loaded(outcome):
+            self._reloading = None
+            if not outcome.ok:
+                return self._reload_failed(outcome.error)
+            snapshot = self.reloader.current
+            self.data.directory = snapshot.directory
+            self.data.cic = snapshot.cic
+            self._sync_stations(snapshot.cic)
+            result = {
+                "ok": True,
+                "users": len(self.data.directory),
+                "added": sorted(outcome.diff.added),
+                "removed": sorted(outcome.diff.removed),
+                "changed": sorted(outcome.diff.changed),
+                "would_refuse": self._sessions_now_refused(),
+                "elapsed": round(time.monotonic() - started, 3),
+            }
+            _freeze_heap()
+            return self._publish_reload(result)
+
+        def crashed(failure):
+            self._reloading = None
+            return self._reload_failed(failure.getErrorMessage())
+
+        def next_queued(result):
+            waiters, self._reload_waiters = self._reload_waiters, []
+            if waiters:
+                def share(queued_result):
+                    for waiter in waiters:
+                        waiter.callback(queued_result)
+                self.reload().addCallback(share)
+            return result
+
+        # While the worker thread parses, hand the GIL back to the reactor far more often
+        # than the default 5 ms, so SIP keeps being answered during the reload.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(RELOAD_SWITCH_INTERVAL)
+
+        def restore_switch_interval(result):
+            sys.setswitchinterval(switch_interval)
+            return result
+
+        self._reloading = self.reloader.reload()
+        self._reloading.addBoth(restore_switch_interval)
+        self._reloading.addCallbacks(loaded, crashed)
+        self._reloading.addCallback(next_queued)
+        return self._reloading
+
+    def _sync_stations(self, cic) -> None:
+        """New stations join the switch; removed ones leave once idle (remote-number
+        devices of live sessions stay)."""
+        wanted = {station.extension for station in cic.stations}
+        in_use = {session.device for session in self.app.sessions}
+        for extension in wanted - set(self.switch.stations()):
+            self.switch.add_station(extension)
+        for extension in set(self.switch.stations()) - wanted - in_use:
+            if not self.switch.snapshot(extension):
+                self.switch.remove_station(extension)
+
+    def _reload_failed(self, error: str) -> dict:
+        return self._publish_reload({"ok": False, "error": error})
+
+    def _publish_reload(self, result: dict) -> dict:
+        self._reload_seq += 1
+        result["seq"] = self._reload_seq
+        self.metrics.reloads.labels(result="ok" if result["ok"] else "failed").inc()
+        rcclog.log_reload(result)
+        try:
+            write_outcome(self.config.server.pid_file, result)
+        except OSError as error:
+            log.warn("cannot write the reload outcome: {error}", error=error)
+        return result
+
+    def _sessions_now_refused(self) -> list[str]:
+        """Live sessions that a logon with the new data would refuse (they stay up)."""
+        from rccserver.rcc.logon import LogonAttempt, decide_logon
+
+        refused = []
+        for session in self.app.sessions:
+            attempt = LogonAttempt(content_type="application/csta+xml", csta_ok=True,
+                                   line=session.line, from_uri=session.lync_uri)
+            decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy)
+            if decision.code != "Cs_Success":
+                refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
+        return refused
+
+    # -- observer (RCCServer log + metrics) ----------------------------------------------
+    def logon(self, decision: LogonDecision, peer) -> None:
+        self.metrics.logons.labels(code=decision.code).inc()
+        rcclog.log_logon(decision, peer=peer)
+
+    def session_started(self, session: RccSession) -> None:
+        self.metrics.sessions.set(len(self.app.sessions))
+        rcclog.log_session_start(session)
+
+    def session_ended(self, session: RccSession, reason: str) -> None:
+        self.metrics.sessions.set(len(self.app.sessions))
+        self.metrics.monitors.set(self.app.sessions.monitor_count)
+        rcclog.log_session_end(session, reason)
+
+    def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None:
+        self.metrics.keepalive_failures.labels(outcome="ended" if ends_session else "tolerated").inc()
+        rcclog.log_keepalive_failure(session, outcome, ends_session)
+
+    def csta_request(self, session, service_name: str, result: str) -> None:
+        self.metrics.count_csta_request(service_name, result)
+        self.metrics.monitors.set(self.app.sessions.monitor_count)
+
+    def event_sent(self, session, event: str) -> None:
+        self.metrics.count_event(event)
+
+    def connection_rejected(self, peer, reason: str) -> None:
+        self.metrics.rejected_connections.labels(reason=reason.split(" ")[0]).inc()
+        rcclog.log_rejected_connection(peer, reason)
+
+    # -- admin backend -------------------------------------------------------------------
+    def _after_switch_change(self) -> None:
+        self.app.events.flush()
+        self.driver.flush()
+
+    def _switch_call(self, operation, *args):
+        try:
+            result = operation(*args)
+        except SwitchError as error:
+            status = 404 if error.value in ("invalidCallIdentifier", "invalidDeviceIdentifier") else 409
+            raise AdminError(status, f"{error.category}/{error.value}: {error}") from None
+        finally:
+            self._after_switch_change()
+        return result
+
+    def _party(self, text: str) -> str:
+        station = self.data.cic.station_for_line(text if ":" in text else f"tel:{text}")
+        if station is not None:
+            return station.extension
+        if not line_number(text):
+            raise AdminError(400, f"{text!r} is not a number or tel URI")
+        return text if text.startswith("tel:") else f"tel:{text}"
+
+    def place_call(self, from_: str, to: str) -> str:
+        return self._switch_call(self.switch.place_call, self._party(from_), self._party(to)).call_id
+
+    def external_answer(self, call_id: str) -> None:
+        self._switch_call(self.switch.external_answer, call_id)
+
+    def external_hangup(self, call_id: str) -> None:
+        self._switch_call(self.switch.external_hangup, call_id)
+
+    def _station(self, extension: str):
+        station = self.data.cic.station_by_extension(extension)
+        if station is None:
+            raise AdminError(404, f"no station with extension {extension!r}")
+        return station
+
+    def client_login(self, extension: str, user_id: str) -> None:
+        station = self._station(extension)
+        if self.data.cic.user_by_id(user_id) is None:
+            raise AdminError(404, f"no CIC user {user_id!r}")
+        claim = self.occupancy.acquire(station.extension, user_id, f"client:{station.extension}", "client")
+        if not claim.ok:
+            raise AdminError(409, f"station {extension} is in use by {claim.other_user}")
+
+    def client_logout(self, extension: str) -> None:
+        station = self._station(extension)
+        if not self.occupancy.release(f"client:{station.extension}"):
+            raise AdminError(409, f"no CIC client is logged on to station {extension}")
+
+    def sessions_snapshot(self) -> list[dict]:
+        return [
+            {
+                "lync_uri": s.lync_uri,
+                "cic_user": s.cic_user,
+                "domain_account": s.domain_account,
+                "station": s.station,
+                "line": s.line,
+                "remote_number": s.remote_number,
+                "monitors": sorted(s.monitors),
+                "remote": f"{s.peer[0]}:{s.peer[1]}" if s.peer else None,
+                "started": _iso(s.started_at),
+                "call_id": s.dialog.call_id,
+            }
+            for s in self.app.sessions
+        ]
+
+    def stations_snapshot(self) -> list[dict]:
+        rows = []
+        for station in self.data.cic.stations:
+            occupant = self.occupancy.occupant(station.extension)
+            holders = self.occupancy.holders(station.extension)
+            rows.append({
+                "extension": station.extension,
+                "name": station.name,
+                "user": occupant,
+                "how": sorted({h.kind for h in holders}) if holders else [],
+                "calls": [
+                    {"call_id": item.call_id, "state": item.state.value}
+                    for item in self.switch.snapshot(station.extension)
+                ],
+            })
+        return rows
+
+    def calls_snapshot(self) -> list[dict]:
+        return [
+            {
+                "call_id": call.call_id,
+                "calling": call.calling_device,
+                "called": call.called_device,
+                "parties": [
+                    {"device": p.device, "state": p.state.value, "station": p.is_station,
+                     **({"remote_number": p.remote_number} if p.remote_number else {})}
+                    for p in call.parties
+                ],
+            }
+            for call in self.switch.calls()
+        ]
+
+    def metrics_exposition(self) -> bytes:
+        return self.metrics.exposition()
