@@ -3,10 +3,19 @@
 Duplicate user ids or station extensions are errors (file, line, key); a
 domain account shared by two users is legal here and reported by
 check-config as a warning (the logon then answers Cs_AmbiguousUser).
+
+A station is `simulated` (the embedded switch plays the phone) or `sip` (a real
+phone registers with us, SPEC section 9). Only a SIP station may carry the
+phone keys (`sip_user`, `password`/`ha1`, `auto_answer`, `remote_answer`): on
+a simulated station they would silently do nothing, so they are errors there.
+A SIP station needs exactly one of `password` and `ha1`; `sip_user` defaults
+to the extension and must be unique among SIP stations, because it is the
+digest user name the registrar looks the phone up by.
 """
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterable
 
 import attrs
@@ -30,11 +39,35 @@ class CicUser:
     allow_remote_number: bool
 
 
+SIMULATED = "simulated"
+SIP = "sip"
+STATION_TYPES = (SIMULATED, SIP)
+# How MakeCall's first call asks a SIP phone to go off-hook by itself (SPEC section 9).
+AUTO_ANSWER_HINTS = ("call-info", "alert-info", "none")
+# Call-Info answer-after is understood by the widest range of phones, and a phone that
+# ignores it simply rings: MakeCall still works, one key press later.
+DEFAULT_AUTO_ANSWER = "call-info"
+REMOTE_ANSWER_METHODS = ("talk-event", "none")
+DEFAULT_REMOTE_ANSWER = "none"
+
+
 @attrs.frozen
 class Station:
     name: str
     extension: str
     identification_address: str | None
+    type: str = SIMULATED
+    # The fields below mean something only for type "sip" (None / defaults otherwise).
+    sip_user: str | None = None
+    # Secrets stay out of repr() so that a logged station never shows them.
+    password: str | None = attrs.field(default=None, repr=False)
+    ha1: str | None = attrs.field(default=None, repr=False)  # md5("user:realm:password"), lowercase hex
+    auto_answer: str = DEFAULT_AUTO_ANSWER
+    remote_answer: str = DEFAULT_REMOTE_ANSWER
+
+    @property
+    def is_sip(self) -> bool:
+        return self.type == SIP
 
 
 class CicData:
@@ -51,6 +84,7 @@ class CicData:
         self._by_extension = {s.extension: s for s in self.stations}
         self._by_number = {line_number(s.extension): s for s in self.stations}
         self._by_address = {s.identification_address: s for s in self.stations if s.identification_address}
+        self._by_sip_user = {s.sip_user: s for s in self.stations if s.is_sip and s.sip_user}
 
     def has_feature(self, name: str) -> bool:
         return name in self.features
@@ -63,6 +97,14 @@ class CicData:
 
     def station_by_extension(self, extension: str) -> Station | None:
         return self._by_extension.get(extension)
+
+    def station_by_sip_user(self, sip_user: str) -> Station | None:
+        """The SIP station whose digest user name (and AOR user part) is `sip_user`; exact match."""
+        return self._by_sip_user.get(sip_user)
+
+    @property
+    def sip_stations(self) -> tuple[Station, ...]:
+        return tuple(s for s in self.stations if s.is_sip)
 
     def station_for_line(self, line: str) -> Station | None:
         """SPEC 5: the line's number equals the extension, or the whole URI the identification address."""
@@ -79,7 +121,12 @@ class CicData:
 
 
 _USER_KEYS = {"id", "nt_domain_user", "extension", "client_license", "allow_remote_number"}
-_STATION_KEYS = {"name", "extension", "identification_address"}
+_STATION_KEYS = {"name", "extension", "identification_address", "type"}
+_SIP_STATION_KEYS = {"sip_user", "password", "ha1", "auto_answer", "remote_answer"}
+# A user part that needs no %-escaping in a SIP URI and no escaping in a quoted digest
+# username, so the AOR user and the digest user name are the same string on the wire.
+_SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$]+")
+_HA1 = re.compile(r"[0-9A-Fa-f]{32}")
 
 
 def _string(doc: TomlDocument, key: str, table: dict, name: str, required: bool = True) -> str | None:
@@ -98,6 +145,40 @@ def _bool(doc: TomlDocument, key: str, table: dict, name: str, default: bool) ->
     if not isinstance(value, bool):
         raise doc.error(f"{key}.{name}", f"must be true or false (got {value!r})")
     return value
+
+
+def _choice(doc: TomlDocument, key: str, table: dict, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = table.get(name, default)
+    if value not in choices:
+        raise doc.error(f"{key}.{name}", f"must be one of {', '.join(repr(c) for c in choices)} (got {value!r})")
+    return value
+
+
+def _sip_fields(doc: TomlDocument, key: str, table: dict, extension: str) -> dict:
+    """The phone keys of a `type = "sip"` station, checked."""
+    sip_user = _string(doc, key, table, "sip_user", required=False) or extension
+    if not _SIP_USER.fullmatch(sip_user):
+        raise doc.error(f"{key}.sip_user", "must be letters, digits and -_.!~*'()&=+$ only "
+                        f"(it is the digest user name and the user part of the phone's SIP URI; got {sip_user!r})")
+    # A password is used exactly as written: surrounding spaces are part of it.
+    password = table.get("password")
+    if password is not None and (not isinstance(password, str) or not password):
+        raise doc.error(f"{key}.password", "must be a non-empty string")
+    ha1 = table.get("ha1")
+    if ha1 is not None:
+        if not isinstance(ha1, str) or not _HA1.fullmatch(ha1):
+            raise doc.error(f"{key}.ha1", f"must be 32 hexadecimal digits, md5(\"user:realm:password\") "
+                            f"(got {ha1!r})")
+        ha1 = ha1.lower()
+    if password is None and ha1 is None:
+        raise doc.error(key, "a SIP station needs password or ha1 (the phone's digest credentials)")
+    if password is not None and ha1 is not None:
+        raise doc.error(f"{key}.ha1", "give password or ha1, not both")
+    return dict(
+        sip_user=sip_user, password=password, ha1=ha1,
+        auto_answer=_choice(doc, key, table, "auto_answer", AUTO_ANSWER_HINTS, DEFAULT_AUTO_ANSWER),
+        remote_answer=_choice(doc, key, table, "remote_answer", REMOTE_ANSWER_METHODS, DEFAULT_REMOTE_ANSWER),
+    )
 
 
 def load_cic_data(path: str | os.PathLike[str]) -> CicData:
@@ -146,6 +227,7 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
     stations: list[Station] = []
     seen_extensions: dict[str, int] = {}
     seen_addresses: dict[str, int] = {}
+    seen_sip_users: dict[str, int] = {}
     if not isinstance(data.get("stations", []), list):
         raise doc.error("stations", "must be an array of tables [[stations]]")
     for index, table in enumerate(data.get("stations", [])):
@@ -153,8 +235,13 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
         if not isinstance(table, dict):
             raise doc.error("stations", "must be an array of tables [[stations]]")
         for name in table:
-            if name not in _STATION_KEYS:
-                raise doc.error(f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_STATION_KEYS))})")
+            if name not in _STATION_KEYS | _SIP_STATION_KEYS:
+                known = ", ".join(sorted(_STATION_KEYS | _SIP_STATION_KEYS))
+                raise doc.error(f"{key}.{name}", f"unknown key (known: {known})")
+        station_type = _choice(doc, key, table, "type", STATION_TYPES, SIMULATED)
+        if station_type != SIP:
+            for name in sorted(_SIP_STATION_KEYS & table.keys()):
+                raise doc.error(f"{key}.{name}", f'only a SIP station has {name} (add type = "sip")')
         extension = _string(doc, key, table, "extension")
         number = line_number(extension)
         if not number.isdigit():
@@ -171,6 +258,12 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
                 raise doc.error(f"{key}.identification_address", f"duplicate identification address "
                                 f"{address!r} (also stations[{seen_addresses[address]}])")
             seen_addresses[address] = index
+        sip = _sip_fields(doc, key, table, number) if station_type == SIP else {}
+        if sip:
+            if sip["sip_user"] in seen_sip_users:
+                raise doc.error(f"{key}.sip_user", f"duplicate sip_user {sip['sip_user']!r} "
+                                f"(also stations[{seen_sip_users[sip['sip_user']]}])")
+            seen_sip_users[sip["sip_user"]] = index
         stations.append(Station(name=_string(doc, key, table, "name"), extension=number,
-                                identification_address=address))
+                                identification_address=address, type=station_type, **sip))
     return CicData(users, stations, features)
