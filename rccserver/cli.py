@@ -106,10 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check-config",
         help="validate the configuration and every data file it names",
         description="Validate the configuration and every data file it names; print every "
-        "problem. Our TLS certificate (PEM, or PKCS#12 .pfx/.p12 with certificate_password_file) "
-        "must load, match its key, be valid now and carry the serverAuth EKU. Doubtful but legal "
-        "data is a warning (a missing I3_FEATURE_LYNC licence, a shared domain account, a "
-        "certificate expiring within 30 days, a key readable by everyone). Exit 0 valid, 2 invalid.",
+        "problem (a configuration error does not hide the data files' problems: each file whose "
+        "key is valid is still checked). Our TLS certificate (PEM, or PKCS#12 .pfx/.p12 with "
+        "certificate_password_file) must load, match its key, be valid now and carry the "
+        "serverAuth EKU. Doubtful but legal data is a warning (a missing I3_FEATURE_LYNC "
+        "licence, a shared domain account, a certificate expiring within 30 days, a key "
+        "readable by everyone). Exit 0 valid, 2 invalid.",
         epilog=_examples("rccserver check-config --config /etc/rccserver/rccserver.toml"),
         formatter_class=_HelpFormatter,
     )

@@ -10,6 +10,10 @@ that is no CA, or a key or password file that every local user can read, is a
 warning. An LDAP
 directory is not contacted; its password and CA files must exist and be
 readable.
+
+A configuration error does not hide the data files' problems: every error of
+the configuration file is reported, and each file whose key is still valid is
+checked all the same (SPEC section 2).
 """
 from __future__ import annotations
 
@@ -18,9 +22,9 @@ import os
 
 import attrs
 
-from rccserver.cic.data import LYNC_FEATURE, CicDataError, load_cic_data
-from rccserver.server.config import ConfigError, is_pkcs12_path, load_config
-from rccserver.directory.cache import DirectoryError
+from rccserver.cic.data import LYNC_FEATURE, CicData, CicDataError, load_cic_data
+from rccserver.server.config import ConfigReading, LineConfig, is_pkcs12_path, read_config
+from rccserver.directory.cache import DirectoryCache, DirectoryError
 from rccserver.directory.ldif import load_ldif
 
 
@@ -36,34 +40,34 @@ class CheckResult:
         return not self.errors
 
 
-def _readable(config, path: str | None, key: str, result: CheckResult) -> None:
+def _readable(config_path: str, path: str | None, key: str, result: CheckResult) -> None:
     if path is None:
         return
     if not os.path.isfile(path):
-        result.errors.append(f"{config.path}: {key}: file not found: {path}")
+        result.errors.append(f"{config_path}: {key}: file not found: {path}")
     elif not os.access(path, os.R_OK):
-        result.errors.append(f"{config.path}: {key}: not readable: {path}")
+        result.errors.append(f"{config_path}: {key}: not readable: {path}")
 
 
 # Renewing takes a change window; say so a month ahead.
 EXPIRY_WARNING = datetime.timedelta(days=30)
 
 
-def _private(path: str | None, key: str, config, result: CheckResult) -> None:
+def _private(path: str | None, key: str, config_path: str, result: CheckResult) -> None:
     """Secrets (keys, passwords) should be readable by the service account only."""
     if path is None or not os.path.isfile(path):
         return
     if os.stat(path).st_mode & 0o004:
-        result.warnings.append(f"{config.path}: {key}: {path} is readable by every local user: "
+        result.warnings.append(f"{config_path}: {key}: {path} is readable by every local user: "
                                f"chmod 600 it (owner: the account rccserver runs as)")
 
 
-def _authorities(config, result: CheckResult) -> None:
+def _authorities(config_path: str, line: LineConfig, result: CheckResult) -> None:
     from cryptography import x509
 
     from rccserver.transport.tls import TlsConfigError, load_certificates
 
-    for index, path in enumerate(config.line.authority_certificates):
+    for index, path in enumerate(line.authority_certificates):
         try:
             certificates = load_certificates(path, "authority certificate")
         except TlsConfigError:
@@ -75,100 +79,130 @@ def _authorities(config, result: CheckResult) -> None:
                 is_ca = False
             if not is_ca:
                 result.warnings.append(
-                    f"{config.path}: line.authority_certificates[{index}]: {path}: "
+                    f"{config_path}: line.authority_certificates[{index}]: {path}: "
                     f"{certificate.subject.rfc4514_string()} is not a CA certificate: name the CA that issued "
                     f"the Lync pool's certificate, not the pool's certificate itself")
 
 
-def _tls(config, result: CheckResult, now: datetime.datetime | None = None) -> None:
-    line = config.line
+# The [line] keys _tls reads: it runs when these are valid, whatever else is wrong in [line].
+TLS_KEYS = ("transport", "certificate", "private_key", "certificate_password_file", "authority_certificates",
+            "mutual_tls")
+
+
+def _tls(config_path: str, line: LineConfig, result: CheckResult, now: datetime.datetime | None = None) -> None:
     if line.transport != "tls":
         return
     from rccserver.transport.tls import TlsConfigError, load_identity, server_certificate_problems, server_context
 
+    errors_before = len(result.errors)
     for key in ("certificate", "private_key", "certificate_password_file"):
-        _readable(config, getattr(line, key), f"line.{key}", result)
+        _readable(config_path, getattr(line, key), f"line.{key}", result)
     for index, path in enumerate(line.authority_certificates):
-        _readable(config, path, f"line.authority_certificates[{index}]", result)
-    if result.errors:
+        _readable(config_path, path, f"line.authority_certificates[{index}]", result)
+    if len(result.errors) > errors_before:
         return
     for key in ("private_key", "certificate_password_file"):
-        _private(getattr(line, key), f"line.{key}", config, result)
+        _private(getattr(line, key), f"line.{key}", config_path, result)
     if is_pkcs12_path(line.certificate):
-        _private(line.certificate, "line.certificate", config, result)
+        _private(line.certificate, "line.certificate", config_path, result)
     try:
         identity = load_identity(line.certificate, line.private_key,
                                  certificate_password_file=line.certificate_password_file)
     except TlsConfigError as error:
-        result.errors.append(f"{config.path}: line: {error}")
+        result.errors.append(f"{config_path}: line: {error}")
         return
     now = now or datetime.datetime.now(datetime.timezone.utc)
     problems = server_certificate_problems(identity, mutual_tls=line.mutual_tls, now=now)
     for problem in problems:
         target = result.errors if problem.severity == "error" else result.warnings
-        target.append(f"{config.path}: line.certificate: {problem.message}")
+        target.append(f"{config_path}: line.certificate: {problem.message}")
     if any(problem.severity == "error" for problem in problems):
         return
     left = identity.leaf.not_valid_after_utc - now
     if left < EXPIRY_WARNING:
-        result.warnings.append(f"{config.path}: line.certificate: {identity.source}: the certificate expires "
+        result.warnings.append(f"{config_path}: line.certificate: {identity.source}: the certificate expires "
                                f"in {left.days} day(s), on {identity.leaf.not_valid_after_utc:%Y-%m-%d}: renew it")
-    _authorities(config, result)
+    _authorities(config_path, line, result)
     try:
         server_context(line.certificate, line.private_key, line.authority_certificates, line.mutual_tls,
                        certificate_password_file=line.certificate_password_file, now=now)
     except TlsConfigError as error:
-        result.errors.append(f"{config.path}: line: {error}")
+        result.errors.append(f"{config_path}: line: {error}")
+
+
+def _directory(reading: ConfigReading, result: CheckResult) -> DirectoryCache | None:
+    """The LDIF directory if it can be located and read; the LDAP settings' files otherwise."""
+    if not reading.known("directory.source"):
+        return None
+    if reading.value("directory.source") == "ldap":
+        for key in ("password_file", "ca_file"):
+            if reading.known(f"directory.{key}"):
+                _readable(reading.path, reading.value(f"directory.{key}"), f"directory.{key}", result)
+        if reading.known("directory.password_file"):
+            _private(reading.value("directory.password_file"), "directory.password_file", reading.path, result)
+        if reading.known("directory.url"):
+            result.warnings.append(f"{reading.path}: directory.url: LDAP source {reading.value('directory.url')} "
+                                   f"is not contacted by check-config")
+        return None
+    # A bad netbios_domain stands at its default here: it only forms the domain accounts.
+    settings = reading.section("directory", needs=("source", "ldif_file"))
+    if settings is None:
+        return None
+    try:
+        directory = load_ldif(settings.ldif_file, settings.netbios_domain)
+    except DirectoryError as error:
+        result.errors.append(str(error))
+        return None
+    for skipped in directory.skipped:
+        where = skipped.where or f"directory {skipped.dn}"
+        result.warnings.append(f"{where}: entry {skipped.dn} skipped: {skipped.reason}")
+    return directory
+
+
+def _compare(directory: DirectoryCache, ldif_file: str, cic: CicData, cic_file: str, result: CheckResult) -> None:
+    """Warnings about users that the directory and the CIC data do not agree on."""
+    for user in directory:
+        if user.enabled and user.line and cic.users_by_domain_account(user.domain_account) \
+                and cic.station_for_line(user.line) is None:
+            cic_users = cic.users_by_domain_account(user.domain_account)
+            if not any(u.allow_remote_number for u in cic_users):
+                result.warnings.append(f"{ldif_file}: {user.sip_uri}: line {user.line} "
+                                       f"matches no CIC station (Cs_StationNotFound)")
+    accounts = {user.domain_account.lower() for user in directory}
+    for cic_user in cic.users:
+        if cic_user.nt_domain_user.lower() not in accounts:
+            result.warnings.append(f"{cic_file}: user {cic_user.id}: no Lync user in the "
+                                   f"directory has domain account {cic_user.nt_domain_user}")
 
 
 def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None = None) -> CheckResult:
     """Validate the configuration and every data file it names; never raises for bad input.
 
-    `now` (default: the current time) is when certificates must be valid."""
+    Every error of the configuration file is reported, and each file it names whose key
+    is valid is still checked. `now` (default: the current time) is when certificates
+    must be valid."""
     result = CheckResult()
-    try:
-        config = load_config(path)
-    except ConfigError as error:
-        result.errors.append(str(error))
+    reading = read_config(path)
+    result.errors.extend(str(error) for error in reading.errors)
+    line = reading.section("line", needs=TLS_KEYS)
+    if line is not None:
+        _tls(reading.path, line, result, now)
+    directory = _directory(reading, result)
+    if not reading.known("cic.data_file"):
         return result
-    _tls(config, result, now)
-    directory = None
-    if config.directory.source == "ldif":
-        try:
-            directory = load_ldif(config.directory.ldif_file, config.directory.netbios_domain)
-        except DirectoryError as error:
-            result.errors.append(str(error))
-    else:
-        _readable(config, config.directory.password_file, "directory.password_file", result)
-        _private(config.directory.password_file, "directory.password_file", config, result)
-        _readable(config, config.directory.ca_file, "directory.ca_file", result)
-        result.warnings.append(f"{config.path}: directory.url: LDAP source {config.directory.url} is not "
-                               f"contacted by check-config")
+    cic_file = reading.value("cic.data_file")
     try:
-        cic = load_cic_data(config.cic.data_file)
+        cic = load_cic_data(cic_file)
     except CicDataError as error:
         result.errors.append(str(error))
         return result
     if not cic.has_feature(LYNC_FEATURE):
-        result.warnings.append(f"{config.cic.data_file}: licenses.features: no {LYNC_FEATURE}: every logon "
+        result.warnings.append(f"{cic_file}: licenses.features: no {LYNC_FEATURE}: every logon "
                                f"will be refused with Cs_NoFeatureLicense")
     for account, ids in sorted(cic.shared_domain_accounts().items()):
-        result.warnings.append(f"{config.cic.data_file}: users: domain account {account} is shared by "
+        result.warnings.append(f"{cic_file}: users: domain account {account} is shared by "
                                f"{', '.join(ids)}: their logons get Cs_AmbiguousUser")
-    if directory is not None:
-        for skipped in directory.skipped:
-            where = skipped.where or f"directory {skipped.dn}"
-            result.warnings.append(f"{where}: entry {skipped.dn} skipped: {skipped.reason}")
-        for user in directory:
-            if user.enabled and user.line and cic.users_by_domain_account(user.domain_account) \
-                    and cic.station_for_line(user.line) is None:
-                cic_users = cic.users_by_domain_account(user.domain_account)
-                if not any(u.allow_remote_number for u in cic_users):
-                    result.warnings.append(f"{config.directory.ldif_file}: {user.sip_uri}: line {user.line} "
-                                           f"matches no CIC station (Cs_StationNotFound)")
-        accounts = {user.domain_account.lower() for user in directory}
-        for cic_user in cic.users:
-            if cic_user.nt_domain_user.lower() not in accounts:
-                result.warnings.append(f"{config.cic.data_file}: user {cic_user.id}: no Lync user in the "
-                                       f"directory has domain account {cic_user.nt_domain_user}")
+    # Comparing domain accounts needs the configured domain.
+    if directory is not None and reading.known("directory.netbios_domain"):
+        _compare(directory, reading.value("directory.ldif_file"), cic, cic_file, result)
     return result

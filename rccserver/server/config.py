@@ -4,6 +4,10 @@ Every key is declared once in SCHEMA with its type, default and check, so
 unknown keys and tables are errors (a typo never goes unnoticed) and every
 error names the file, the line and the key. Relative paths resolve against
 the configuration file's directory.
+
+read_config collects every error of the file and keeps the valid keys' values
+(check-config reports them all and goes on with what is known); load_config,
+for starting the server, raises the first.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable
 
 import attrs
@@ -32,6 +37,8 @@ class ServerConfig:
     log_max_bytes: int
     log_backups: int
     log_format: str
+    # Server/User-Agent name the product without its version unless this is set (SPEC 2).
+    advertise_version: bool = False
 
 
 @attrs.frozen
@@ -54,6 +61,8 @@ class LineConfig:
     header_timeout: float
     # PKCS#12 (.pfx/.p12) certificates only: the file holding the export password.
     certificate_password_file: str | None = None
+    # keep-alives in a row without a 200 (408 or no answer) that end a session; 0: never (SPEC 7)
+    keepalive_misses: int = 3
 
 
 @attrs.frozen
@@ -181,6 +190,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "log_max_bytes": (int, 10_000_000, _range(low=1024)),
         "log_backups": (int, 5, _range(low=0)),
         "log_format": (str, "text", _one_of("text", "json")),
+        "advertise_version": (bool, False, None),
     },
     "line": {
         "domain_name": (str, "rcc.example.com", _host_name),
@@ -188,6 +198,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "address": (str, "0.0.0.0", _ip_address),
         "receive_port": (int, 11001, _port),
         "session_timeout": (int, 60, _range(low=0, below=1200)),
+        "keepalive_misses": (int, 3, _range(low=0)),
         "session_expires": (int, 1800, _range(low=90)),
         "min_se": (int, 90, _range(low=90)),
         "mutual_tls": (bool, False, None),
@@ -252,37 +263,6 @@ def _convert(doc: TomlDocument, key: str, kind: Any, value: Any) -> Any:
     return value
 
 
-def _section(doc: TomlDocument, name: str) -> Any:
-    raw = doc.data.get(name, {})
-    if not isinstance(raw, dict):
-        raise doc.error(name, "must be a table")
-    schema = SCHEMA[name]
-    for key in raw:
-        if key not in schema:
-            raise doc.error(f"{name}.{key}", f"unknown key (known: {', '.join(schema)})")
-    values = {}
-    for key, (kind, default, check) in schema.items():
-        dotted = f"{name}.{key}"
-        if key in raw:
-            value = _convert(doc, dotted, kind, raw[key])
-            problem = check(raw[key] if kind in (PATH, [PATH]) else value) if check else None
-            if problem:
-                raise doc.error(dotted, problem)
-        elif default is not None and kind is PATH:
-            value = str(doc.path.parent / default)
-        elif isinstance(default, list):
-            value = tuple(default)
-        else:
-            value = default
-        values[key] = value
-    return SECTIONS[name](**values)
-
-
-def _require_file(doc: TomlDocument, key: str, path: str) -> None:
-    if not os.path.isfile(path):
-        raise doc.error(key, f"file not found: {path}")
-
-
 PKCS12_SUFFIXES = (".pfx", ".p12")
 
 
@@ -291,46 +271,169 @@ def is_pkcs12_path(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in PKCS12_SUFFIXES
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and check a configuration file; raises ConfigError naming file, line and key."""
-    doc = TomlDocument(path, ConfigError)
+def _default(doc: TomlDocument, kind: Any, default: Any) -> Any:
+    if default is not None and kind is PATH:
+        return str(doc.path.parent / default)
+    if isinstance(default, list):
+        return tuple(default)
+    return default
+
+
+class _Reader:
+    """Collects every error of one file; `values` holds the keys that are still valid."""
+
+    def __init__(self, doc: TomlDocument) -> None:
+        self.doc = doc
+        self.errors: list[ConfigError] = []
+        self.values: dict[str, Any] = {}  # dotted key -> checked value (defaults included)
+        self.defaults: dict[str, Any] = {}  # dotted key -> default, for every key of a readable table
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(self.doc.error(key, message))
+        self.values.pop(key, None)
+
+    def known(self, *keys: str) -> bool:
+        return all(key in self.values for key in keys)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def read_table(self, name: str) -> None:
+        raw = self.doc.data.get(name, {})
+        if not isinstance(raw, dict):
+            self.fail(name, "must be a table")
+            return
+        schema = SCHEMA[name]
+        for key in raw:
+            if key not in schema:
+                self.fail(f"{name}.{key}", f"unknown key (known: {', '.join(schema)})")
+        for key, (kind, default, check) in schema.items():
+            dotted = f"{name}.{key}"
+            self.defaults[dotted] = _default(self.doc, kind, default)
+            if key not in raw:
+                self.values[dotted] = self.defaults[dotted]
+                continue
+            try:
+                value = _convert(self.doc, dotted, kind, raw[key])
+            except ConfigError as error:
+                self.errors.append(error)
+                continue
+            problem = check(raw[key] if kind in (PATH, [PATH]) else value) if check else None
+            if problem:
+                self.fail(dotted, problem)
+            else:
+                self.values[dotted] = value
+
+    def check_dependencies(self) -> None:
+        """Checks between keys; each runs only when the keys it reads are valid."""
+        if self.known("line.min_se", "line.session_expires") and self["line.min_se"] > self["line.session_expires"]:
+            self.fail("line.min_se", f"must not exceed line.session_expires ({self['line.session_expires']})")
+        self._check_tls_files()
+        if self.known("line.mutual_tls", "line.transport") and self["line.mutual_tls"]:
+            if self["line.transport"] != "tls":
+                self.fail("line.mutual_tls", 'needs transport = "tls"')
+            elif self.known("line.authority_certificates") and not self["line.authority_certificates"]:
+                self.fail("line.authority_certificates", "mutual TLS needs at least one CA certificate")
+        self._check_ldap()
+
+    def _check_tls_files(self) -> None:
+        keys = ("transport", "certificate", "private_key", "certificate_password_file", "authority_certificates")
+        if not self.known(*(f"line.{key}" for key in keys)) or self["line.transport"] != "tls":
+            return
+        certificate = self["line.certificate"]
+        # A PKCS#12 file (what Lync's certificate export writes) holds the key itself.
+        pkcs12 = certificate is not None and is_pkcs12_path(certificate)
+        needed = ("certificate", "certificate_password_file") if pkcs12 else ("certificate", "private_key")
+        for key in needed:
+            path = self[f"line.{key}"]
+            if path is None and key != "certificate_password_file":
+                self.fail(f"line.{key}", 'required when transport = "tls"')
+            elif path is not None and not os.path.isfile(path):
+                self.fail(f"line.{key}", f"file not found: {path}")
+        if pkcs12 and self["line.private_key"] is not None:
+            self.fail("line.private_key", "not used with a PKCS#12 (.pfx/.p12) certificate, which holds "
+                                          "the key itself: remove it")
+        if not pkcs12 and self["line.certificate_password_file"] is not None:
+            self.fail("line.certificate_password_file", "only used with a PKCS#12 (.pfx/.p12) "
+                                                        "certificate; a PEM private key must not be encrypted")
+        for path in self["line.authority_certificates"]:
+            if not os.path.isfile(path):
+                self.fail("line.authority_certificates", f"file not found: {path}")
+
+    def _check_ldap(self) -> None:
+        if not self.known("directory.source") or self["directory.source"] != "ldap":
+            return
+        for key in ("directory.url", "directory.search_dn"):
+            if self.known(key) and not self[key]:
+                self.fail(key, 'required when source = "ldap"')
+        if self.known("directory.url") and not self["directory.url"].lower().startswith(("ldap://", "ldaps://")):
+            self.fail("directory.url", f"must start with ldap:// or ldaps:// (got {self['directory.url']!r})")
+        if self.known("directory.bind_dn", "directory.password_file") \
+                and self["directory.bind_dn"] and not self["directory.password_file"]:
+            self.fail("directory.password_file", "required with directory.bind_dn")
+
+
+@attrs.frozen
+class ConfigReading:
+    """A configuration file read as far as it goes: every error, and the value of each key
+    that is still valid. check-config uses it to check the files a partly invalid file names."""
+
+    path: str
+    errors: tuple[ConfigError, ...]
+    values: Mapping[str, Any]  # dotted key -> value, defaults included; keys with an error are absent
+    defaults: Mapping[str, Any]  # dotted key -> default, for the tables that could be read
+
+    def known(self, key: str) -> bool:
+        return key in self.values
+
+    def value(self, key: str) -> Any:
+        """The checked value of a dotted key; KeyError when it has an error (see `known`)."""
+        return self.values[key]
+
+    def section(self, name: str, needs: Iterable[str] | None = None) -> Any:
+        """The table's section object when the keys in `needs` (default: all) are valid, else None.
+
+        A key outside `needs` that has an error stands at its default: use only the needed keys."""
+        needed = set(SCHEMA[name] if needs is None else needs)
+        values = {}
+        for key in SCHEMA[name]:
+            dotted = f"{name}.{key}"
+            if dotted in self.values:
+                values[key] = self.values[dotted]
+            elif key in needed or dotted not in self.defaults:
+                return None
+            else:
+                values[key] = self.defaults[dotted]
+        return SECTIONS[name](**values)
+
+    @property
+    def config(self) -> Config | None:
+        """The whole configuration; None when there is any error."""
+        if self.errors:
+            return None
+        return Config(path=self.path, **{name: self.section(name) for name in SCHEMA})
+
+
+def read_config(path: str | os.PathLike[str]) -> ConfigReading:
+    """Read and check a configuration file, collecting every error instead of stopping at the first."""
+    try:
+        doc = TomlDocument(path, ConfigError)
+    except ConfigError as error:
+        return ConfigReading(path=os.fspath(path), errors=(error,), values={}, defaults={})
+    reader = _Reader(doc)
     for name in doc.data:
         if name not in SCHEMA:
-            raise doc.error(name, f"unknown table [{name}] (known: {', '.join(SCHEMA)})")
-    sections = {name: _section(doc, name) for name in SCHEMA}
-    line: LineConfig = sections["line"]
-    if line.min_se > line.session_expires:
-        raise doc.error("line.min_se", f"must not exceed line.session_expires ({line.session_expires})")
-    if line.transport == "tls":
-        # A PKCS#12 file (what Lync's certificate export writes) holds the key itself.
-        pkcs12 = line.certificate is not None and is_pkcs12_path(line.certificate)
-        keys = ("certificate", "certificate_password_file") if pkcs12 else ("certificate", "private_key")
-        for key in keys:
-            path = getattr(line, key)
-            if path is None and key != "certificate_password_file":
-                raise doc.error(f"line.{key}", 'required when transport = "tls"')
-            if path is not None:
-                _require_file(doc, f"line.{key}", path)
-        if pkcs12 and line.private_key is not None:
-            raise doc.error("line.private_key", "not used with a PKCS#12 (.pfx/.p12) certificate, which holds "
-                                                "the key itself: remove it")
-        if not pkcs12 and line.certificate_password_file is not None:
-            raise doc.error("line.certificate_password_file", "only used with a PKCS#12 (.pfx/.p12) "
-                                                              "certificate; a PEM private key must not be encrypted")
-        for path in line.authority_certificates:
-            _require_file(doc, "line.authority_certificates", path)
-    if line.mutual_tls:
-        if line.transport != "tls":
-            raise doc.error("line.mutual_tls", 'needs transport = "tls"')
-        if not line.authority_certificates:
-            raise doc.error("line.authority_certificates", "mutual TLS needs at least one CA certificate")
-    directory: DirectoryConfig = sections["directory"]
-    if directory.source == "ldap":
-        for key in ("url", "search_dn"):
-            if not getattr(directory, key):
-                raise doc.error(f"directory.{key}", 'required when source = "ldap"')
-        if not directory.url.lower().startswith(("ldap://", "ldaps://")):
-            raise doc.error("directory.url", f"must start with ldap:// or ldaps:// (got {directory.url!r})")
-        if directory.bind_dn and not directory.password_file:
-            raise doc.error("directory.password_file", "required with directory.bind_dn")
-    return Config(path=str(doc.path), **sections)
+            reader.fail(name, f"unknown table [{name}] (known: {', '.join(SCHEMA)})")
+    for name in SCHEMA:
+        reader.read_table(name)
+    reader.check_dependencies()
+    return ConfigReading(path=str(doc.path), errors=tuple(reader.errors), values=reader.values,
+                         defaults=reader.defaults)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and check a configuration file; raises the first ConfigError (file, line and key)."""
+    reading = read_config(path)
+    if reading.errors:
+        raise reading.errors[0]
+    return reading.config

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rccserver.commands import certs
 from rccserver.commands.checkconfig import check_config
+from rccserver.server.config import SCHEMA
 
 LDIF = """\
 dn: CN=Alice,DC=example,DC=com
@@ -169,3 +170,89 @@ def test_good_tls_files(tmp_path):
                        f'private_key = "{made.server.private_key}"\nauthority_certificates = ["{made.ca}"]\n')
     result = check_config(setup(tmp_path, config=config))
     assert (result.errors, result.warnings) == ([], [])
+
+
+# -- a config error does not hide the data files' problems (SPEC section 2) ------------------
+
+def test_a_config_error_does_not_hide_the_data_files_problems(tmp_path):
+    path = setup(tmp_path, config=CONFIG + "\n[line]\nsession_timeout = 5000\n",
+                 ldif=LDIF + "\ndn: CN=x\nbroken\n", cic=CIC.replace('extension = "1002"', 'extension = "1001"'))
+    result = check_config(path)
+    assert not result.valid
+    assert len(result.errors) == 3, result.errors
+    assert result.errors[0] == f"{path}:9: line.session_timeout: must be below 1200 (got 5000)"
+    assert result.errors[1].startswith(f"{tmp_path / 'directory.ldif'}:14: expected 'attribute: value'")
+    assert result.errors[2].startswith(f"{tmp_path / 'cic.toml'}:")
+    assert "duplicate station extension" in result.errors[2]
+
+
+def test_every_bad_key_of_the_config_is_reported(tmp_path):
+    config = ('[server]\nlog_level = "loud"\n\n[line]\nsession_timeout = "60"\nreceive_port = 70000\n'
+              'recieve_port = 1\n\n[directory]\nldif_file = "directory.ldif"\nnetbios_domain = "EXAMPLE"\n\n'
+              '[cic]\ndata_file = "cic.toml"\n\n[switsch]\nkind = "embedded"\n')
+    path = setup(tmp_path, config=config)
+    result = check_config(path)
+    assert result.errors == [
+        f"{path}:16: switsch: unknown table [switsch] (known: server, line, directory, cic, switch, admin)",
+        f"{path}:2: server.log_level: must be one of 'debug', 'info', 'warn', 'error' (got 'loud')",
+        f"{path}:7: line.recieve_port: unknown key (known: {', '.join(SCHEMA['line'])})",
+        f"{path}:6: line.receive_port: must be a port number 0-65535 (got 70000)",
+        f"{path}:5: line.session_timeout: must be an integer (got '60')",
+    ]
+    # the data files are clean and were checked: a CIC user without a Lync user would be a warning
+    assert result.warnings == []
+
+
+def test_a_data_file_whose_key_is_invalid_is_not_looked_for(tmp_path):
+    config = '[directory]\nldif_file = "directory.ldif"\nnetbios_domain = "EXAMPLE"\n\n[cic]\ndata_file = 5\n'
+    path = setup(tmp_path, config=config, ldif=LDIF + "\ndn: CN=x\nbroken\n")
+    result = check_config(path)
+    assert result.errors[0] == f"{path}:6: cic.data_file: must be a path string (got 5)"
+    assert result.errors[1].startswith(f"{tmp_path / 'directory.ldif'}:14: ")
+    assert len(result.errors) == 2, result.errors  # no guess at where the CIC data might be
+
+
+def test_an_ldif_is_still_read_when_the_netbios_domain_is_bad(tmp_path):
+    config = '[directory]\nldif_file = "directory.ldif"\nnetbios_domain = ""\n\n[cic]\ndata_file = "cic.toml"\n'
+    ldif = LDIF + "\ndn: CN=NoSam,DC=example,DC=com\nmsRTCSIP-PrimaryUserAddress: sip:nosam@example.com\n"
+    path = setup(tmp_path, config=config, ldif=ldif)
+    result = check_config(path)
+    assert result.errors == [f"{path}:3: directory.netbios_domain: must not be empty"]
+    # the LDIF's own findings; none that compare domain accounts, which the bad key makes unknown
+    [warning] = result.warnings
+    assert warning.startswith(f"{tmp_path / 'directory.ldif'}:13: ") and "sAMAccountName" in warning
+
+
+def test_ldap_files_are_checked_despite_another_error(tmp_path):
+    config = ('[line]\nmin_se = 10\n[directory]\nsource = "ldap"\nurl = "ldap://127.0.0.1:1"\nbind_dn = "cn=svc"\n'
+              'password_file = "secret"\nsearch_dn = "dc=example,dc=com"\n[cic]\ndata_file = "cic.toml"\n')
+    path = setup(tmp_path, config=config)
+    result = check_config(path)
+    assert result.errors == [f"{path}:2: line.min_se: must be at least 90 (got 10)",
+                             f"{path}: directory.password_file: file not found: {tmp_path / 'secret'}"]
+
+
+def test_tls_files_are_checked_despite_another_line_error(tmp_path):
+    (tmp_path / "server.pem").write_text("not a certificate\n")
+    (tmp_path / "server.key").write_text("not a key\n")
+    path = setup(tmp_path, config=CONFIG + '[line]\nsession_timeout = 5000\ntransport = "tls"\n'
+                                          'certificate = "server.pem"\nprivate_key = "server.key"\n')
+    result = check_config(path)
+    assert result.errors[0] == f"{path}:8: line.session_timeout: must be below 1200 (got 5000)"
+    assert len(result.errors) == 2 and result.errors[1].startswith(f"{path}: line: "), result.errors
+
+
+def test_a_config_syntax_error_leaves_nothing_to_locate(tmp_path):
+    path = setup(tmp_path, config=CONFIG.replace('"cic.toml"', '"cic.toml'), cic="not toml at all = = =\n")
+    result = check_config(path)
+    [error] = result.errors
+    assert error.startswith(f"{path}:6: TOML syntax error")
+
+
+def test_skipped_directory_entries_are_reported_when_the_cic_data_is_broken(tmp_path):
+    ldif = LDIF + "\ndn: CN=NoSam,DC=example,DC=com\nmsRTCSIP-PrimaryUserAddress: sip:nosam@example.com\n"
+    result = check_config(setup(tmp_path, ldif=ldif, cic="[licenses\n"))
+    [error] = result.errors
+    assert error.startswith(f"{tmp_path / 'cic.toml'}:1: TOML syntax error")
+    [warning] = result.warnings
+    assert warning.startswith(f"{tmp_path / 'directory.ldif'}:13: ") and "sAMAccountName" in warning

@@ -113,3 +113,18 @@ def test_run_with_a_broken_data_file_exits_2_naming_it(tmp_path):
                           text=True, env=env, timeout=60, cwd=tmp_path)
     assert done.returncode == 2
     assert f"{tmp_path / 'directory.ldif'}:{len(ldif.splitlines())}:" in done.stderr
+
+
+def test_a_config_error_and_the_data_files_problems_are_all_printed(tmp_path, capsys):
+    ldif = testbed.ldif_text() + "\nno colon\n"
+    path = write_deployment(tmp_path, ldif=ldif)
+    text = path.read_text().replace("session_timeout = 0", "session_timeout = 5000")
+    assert text != path.read_text()
+    path.write_text(text)
+    number = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("session_timeout"))
+    code, lines = check(capsys, path)
+    assert_invalid(code, lines, f"{path}:{number}: line.session_timeout: must be below 1200")
+    assert_invalid(code, lines, f"{tmp_path / 'directory.ldif'}:{len(ldif.splitlines())}:")
+    # the CIC data was read as well: its shared-account warning is there
+    assert any(line.startswith("warning: ") and "Gina1, Gina2" in line for line in lines)
+    assert lines[-1].startswith("2 error(s), ")

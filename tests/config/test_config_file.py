@@ -12,7 +12,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from rccserver.server.config import DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config
+from rccserver.server.config import (
+    DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config, read_config,
+)
 
 FULL = """\
 # a complete configuration
@@ -360,3 +362,50 @@ def test_error_lines_follow_comments_and_blank_lines(tmp_path):
     error = located_error(tmp_path, text)
     assert (error.key, error.line) == ("line.receive_port", 9)
     assert re.search(r":9: line\.receive_port: must be a port number", str(error))
+
+
+def test_read_config_collects_every_error_and_keeps_the_valid_values(tmp_path):
+    text = with_key("line", "session_timeout", "5000", with_key("line", "transport", "7",
+                                                                 with_key("cic", "data_file", '"data/cic.toml"')))
+    text += "\n[nonsense]\n"
+    path = write(tmp_path, text)
+    reading = read_config(path)
+    assert [(error.key, error.line) for error in reading.errors] == [
+        ("nonsense", line_of(text, "[nonsense]")),
+        ("line.transport", line_of(text, "transport = ")),
+        ("line.session_timeout", line_of(text, "session_timeout = ")),
+    ]
+    assert all(error.file == str(path) for error in reading.errors)
+    assert reading.config is None
+    assert not reading.known("line.transport") and not reading.known("line.session_timeout")
+    assert reading.value("cic.data_file") == str(tmp_path / "data" / "cic.toml")
+    assert reading.value("line.domain_name") == "rcc.example.com"
+    assert reading.value("directory.ldif_file") == str(tmp_path / "directory.ldif")  # the default
+    # load_config stops at the first of them
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == str(reading.errors[0])
+
+
+def test_read_config_section_with_some_keys_known(tmp_path):
+    text = with_key("line", "session_timeout", "5000", with_key("line", "transport", '"tls"'))
+    reading = read_config(write(tmp_path, text))
+    assert reading.section("line") is None  # not every key is known
+    line = reading.section("line", needs=("transport", "domain_name"))
+    assert (line.transport, line.domain_name) == ("tls", "rcc.example.com")
+    assert reading.section("line", needs=("transport", "session_timeout")) is None
+    # a key whose check against another key failed is not known either (tls needs a certificate)
+    assert not reading.known("line.certificate")
+
+
+def test_read_config_of_a_good_file_is_load_config(tmp_path):
+    path = write(tmp_path, FULL)
+    reading = read_config(path)
+    assert reading.errors == () and reading.config == load_config(path)
+
+
+def test_read_config_of_an_unparsable_file_knows_nothing(tmp_path):
+    reading = read_config(write(tmp_path, BASE.replace('"tcp"', '"tcp')))
+    [error] = reading.errors
+    assert error.message.startswith("TOML syntax error")
+    assert not reading.known("cic.data_file") and reading.section("cic") is None
