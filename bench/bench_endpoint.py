@@ -6,6 +6,7 @@ endpoint's share must leave room for CSTA decoding and the RCC layer.
 """
 from __future__ import annotations
 
+from rccserver.common.clock import Scheduler
 from rccserver.sip.endpoint import Endpoint
 from rccserver.sip.message import Request
 
@@ -64,7 +65,7 @@ def _request(method: str, cseq: int, to_tag: str | None, branch: str, body: byte
 
 def main() -> None:
     now = [0.0]
-    endpoint = Endpoint(_AnsweringApp(), domain_name="rcc.example.com", clock=lambda: now[0])
+    endpoint = Endpoint(_AnsweringApp(), domain_name="rcc.example.com", scheduler=Scheduler(lambda: now[0]))
     endpoint.connection_made(1, ("10.1.1.1", 40000), "tls", ("10.9.9.9", 11001))
     endpoint.receive(1, _request("INVITE", 1, None, "z9hG4bKinvite", BODY))
     endpoint.take_output()

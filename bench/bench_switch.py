@@ -1,5 +1,6 @@
 """Embedded switch figures: call cycles per second, a busy switch with many live calls, timer firing."""
 from bench.common import rate, scale
+from rccserver.common.clock import Scheduler
 from rccserver.switch import EmbeddedSwitch, SwitchOptions
 
 STATIONS = [str(10000 + i) for i in range(1000)]
@@ -7,7 +8,8 @@ STATIONS = [str(10000 + i) for i in range(1000)]
 
 def main() -> None:
     now = [0.0]
-    switch = EmbeddedSwitch(STATIONS, clock=lambda: now[0])
+    scheduler = Scheduler(lambda: now[0])
+    switch = EmbeddedSwitch(STATIONS, scheduler=scheduler)
 
     def inbound_cycle() -> None:
         call = switch.place_call("+13175552020", STATIONS[0]).call_id
@@ -29,7 +31,7 @@ def main() -> None:
     rate("consultation + transfer between 3 stations", station_to_station_consult_transfer, scale(5_000, 10))
 
     # many live calls: operations must not slow down with switch size
-    busy = EmbeddedSwitch(STATIONS, options=SwitchOptions(auto_answer_after=1), clock=lambda: now[0])
+    busy = EmbeddedSwitch(STATIONS, options=SwitchOptions(auto_answer_after=1), scheduler=scheduler)
     live = scale(900, 20)
     for index in range(live):
         busy.make_call(STATIONS[index], f"+1555{index:06d}")
@@ -46,10 +48,10 @@ def main() -> None:
 
     def fire_auto_answers() -> None:
         now[0] += 2
-        busy.advance(now[0])
+        scheduler.tick(now[0])
         busy.take_events()
 
-    rate(f"advance(): {live} auto-answer timers at once", fire_auto_answers, 1)
+    rate(f"scheduler tick: {live} auto-answer timers at once", fire_auto_answers, 1)
     assert all(busy.snapshot(STATIONS[i])[0].state.value == "connected" for i in range(live))
 
 

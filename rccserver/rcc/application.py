@@ -14,12 +14,12 @@ monitored station (rcc/eventmap.py) and keep-alive INFOs with SystemStatus.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any, Callable, Protocol
 
 import attrs
 
 from rccserver import csta
+from rccserver.common.clock import Scheduler
 from rccserver.rcc.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
 from rccserver.rcc.session import RccSession, SessionRegistry
 from rccserver.sip.application import IncomingRequest, TransactionTimeout, TransportFailure
@@ -75,8 +75,10 @@ def _lost(outcome, statuses: tuple[int, ...]) -> bool:
 
 
 def keepalive_lost(outcome) -> bool:
-    """SPEC 7: a 481, 408 or transport failure to a keep-alive ends the session."""
-    return _lost(outcome, (408, 481))
+    """SPEC 7: a 481 or a transport failure (no route to the dialog) to a keep-alive ends
+    the session at once.  A 408 or no answer is a miss: a front end answers 408 for a
+    client that is merely slow, so only `keepalive_misses` of them in a row end it."""
+    return _lost(outcome, (481,))
 
 
 def event_lost(outcome) -> bool:
@@ -94,8 +96,9 @@ class RccApplication:
         switch,
         session_timeout: int,
         domain_name: str,
-        clock: Callable[[], float],
-        wall_clock: Callable[[], float] = time.time,
+        keepalive_misses: int = 3,
+        scheduler: Scheduler,
+        wall_clock: Callable[[], float],
         observer: RccObserver | None = None,
     ) -> None:
         from rccserver.rcc.eventmap import EventMapper
@@ -105,27 +108,31 @@ class RccApplication:
         self.occupancy = occupancy
         self.switch = switch
         self.session_timeout = session_timeout
+        self.keepalive_misses = keepalive_misses  # SPEC 7; 0: misses never end a session
         self.domain_name = domain_name
-        self.clock = clock
-        self.wall_clock = wall_clock
+        self.scheduler = scheduler
+        self.wall_clock = wall_clock  # epoch seconds, only for display (session start)
         self.observer: RccObserver = observer or NullObserver()
         self.sessions = SessionRegistry()
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)
         self.events = EventMapper(self)
 
+        # Events a ringing timer leaves (auto-answer, no-answer forwarding) go out at once.
+        switch.on_timer_events = self.events.flush
+
     def attach(self, endpoint) -> None:
         self.endpoint = endpoint
 
-    # -- timers (keep-alives; the switch's own timers) ---------------------
-    def next_deadline(self) -> float | None:
-        deadlines = [d for d in (self.sessions.next_keepalive(), self.switch.next_deadline()) if d is not None]
-        return min(deadlines) if deadlines else None
+    # -- keep-alives (timers in the shared scheduler) ----------------------
+    def _schedule_keepalive(self, session: RccSession) -> None:
+        if session.keepalive_timer is not None:
+            session.keepalive_timer.cancel()
+        session.keepalive_timer = self.scheduler.call_later(self.session_timeout, lambda: self._keepalive_due(session))
 
-    def tick(self, now: float) -> None:
-        self.switch.advance(now)
-        self.events.flush()
-        for session in self.sessions.due_keepalives(now):
+    def _keepalive_due(self, session: RccSession) -> None:
+        session.keepalive_timer = None
+        if not session.ended:
             self._send_keepalive(session)
 
     # -- Application interface --------------------------------------------
@@ -191,7 +198,7 @@ class RccApplication:
         dialog.app_data = session
         self.sessions.add(session)
         if self.session_timeout > 0:
-            self.sessions.schedule_keepalive(session, self.clock() + self.session_timeout)
+            self._schedule_keepalive(session)
         self.observer.session_started(session)
 
     def on_reinvite(self, incoming: IncomingRequest) -> None:
@@ -259,15 +266,21 @@ class RccApplication:
         def outcome(result) -> None:
             if session.ended:
                 return
-            if keepalive_lost(result):
+            if isinstance(result, Response) and 200 <= result.status < 300:
+                session.keepalives_missed = 0
+            elif keepalive_lost(result):
                 self.observer.keepalive_failed(session, _outcome_label(result), True)
                 self.end_session(session, "keepalive-failed")
-            elif not (isinstance(result, Response) and 200 <= result.status < 300):
-                self.observer.keepalive_failed(session, _outcome_label(result), False)
+            else:
+                session.keepalives_missed += 1
+                ends = 0 < self.keepalive_misses <= session.keepalives_missed
+                self.observer.keepalive_failed(session, _outcome_label(result), ends)
+                if ends:
+                    self.end_session(session, "keepalive-failed")
 
         self.send_info(session, body, outcome)
         if self.session_timeout > 0 and not session.ended:
-            self.sessions.schedule_keepalive(session, self.clock() + self.session_timeout)
+            self._schedule_keepalive(session)
 
     def end_session(self, session: RccSession, reason: str) -> None:
         if session.dialog.is_live:

@@ -7,7 +7,6 @@ is due for a keep-alive.
 """
 from __future__ import annotations
 
-import heapq
 import itertools
 from typing import Any, Iterator
 
@@ -37,7 +36,8 @@ class RccSession:
     peer: tuple[str, int] | None
     started_at: float  # wall-clock (epoch) seconds, for display
     monitors: dict[str, Monitor] = attrs.field(factory=dict)
-    next_keepalive: float | None = None
+    keepalive_timer: Any = None  # rccserver.common.clock.Timer of the next keep-alive
+    keepalives_missed: int = 0  # keep-alives in a row that got no 200
     ended: bool = False
 
 
@@ -46,8 +46,6 @@ class SessionRegistry:
         self._sessions: dict[str, RccSession] = {}
         self._by_device: dict[str, dict[str, RccSession]] = {}
         self._monitors: dict[str, Monitor] = {}
-        self._keepalives: list[tuple[float, int, str]] = []  # (due, tiebreak, session id), lazily pruned
-        self._tiebreak = itertools.count()
         self._xref_counter = itertools.count(1)
 
     def __len__(self) -> int:
@@ -64,6 +62,9 @@ class SessionRegistry:
     def remove(self, session: RccSession) -> list[Monitor]:
         """Forget the session and its monitors; returns the monitors dropped."""
         session.ended = True
+        if session.keepalive_timer is not None:
+            session.keepalive_timer.cancel()
+            session.keepalive_timer = None
         self._sessions.pop(session.session_id, None)
         if session.device is not None:
             holders = self._by_device.get(session.device)
@@ -104,29 +105,3 @@ class SessionRegistry:
     @property
     def monitor_count(self) -> int:
         return len(self._monitors)
-
-    # -- keep-alive schedule ---------------------------------------------
-    def schedule_keepalive(self, session: RccSession, due: float) -> None:
-        session.next_keepalive = due
-        heapq.heappush(self._keepalives, (due, next(self._tiebreak), session.session_id))
-
-    def next_keepalive(self) -> float | None:
-        heap = self._keepalives
-        while heap:
-            due, _, session_id = heap[0]
-            session = self._sessions.get(session_id)
-            if session is not None and session.next_keepalive == due:
-                return due
-            heapq.heappop(heap)  # stale entry: session gone or rescheduled
-        return None
-
-    def due_keepalives(self, now: float) -> list[RccSession]:
-        due_sessions = []
-        heap = self._keepalives
-        while heap and heap[0][0] <= now:
-            due, _, session_id = heapq.heappop(heap)
-            session = self._sessions.get(session_id)
-            if session is not None and session.next_keepalive == due:
-                session.next_keepalive = None
-                due_sessions.append(session)
-        return due_sessions

@@ -32,7 +32,9 @@ from rccserver.rcc.session import RccSession
 from rccserver.commands.reloadclient import write_outcome
 from rccserver.sip.endpoint import Endpoint
 from rccserver.switch import EmbeddedSwitch, SwitchError, SwitchOptions
+from rccserver.common.clock import Scheduler
 from rccserver.common.numbers import line_number
+from rccserver.common.product import product_token
 from rccserver.transport.listener import listener_from_line
 from rccserver.transport.limits import TransportLimits
 from rccserver.transport.outbound import ConnectionPool
@@ -107,13 +109,16 @@ class Runtime:
             expected=(DirectoryError, CicDataError, OSError),
         )
         self.occupancy = OccupancyRegistry()
+        # The one timer structure of the core: endpoint, keep-alives and switch share it,
+        # and the driver keeps one reactor timer for its earliest deadline.
+        self.scheduler = Scheduler(clock=self.reactor.seconds)
         self.switch = EmbeddedSwitch(
             [station.extension for station in cic.stations],
             options=SwitchOptions(
                 auto_answer_after=config.switch.auto_answer_after,
                 ring_interval=config.switch.ring_interval,
             ),
-            clock=self.reactor.seconds,
+            scheduler=self.scheduler,
         )
         self.app = RccApplication(
             data=self.data,
@@ -121,19 +126,22 @@ class Runtime:
             switch=self.switch,
             session_timeout=config.line.session_timeout,
             domain_name=config.line.domain_name,
-            clock=self.reactor.seconds,
+            keepalive_misses=config.line.keepalive_misses,
+            scheduler=self.scheduler,
+            wall_clock=time.time,
             observer=self,
         )
         self.endpoint = Endpoint(
             self.app,
             domain_name=config.line.domain_name,
-            clock=self.reactor.seconds,
+            scheduler=self.scheduler,
+            user_agent=product_token(config.server.advertise_version),
             session_expires=config.line.session_expires,
             min_se=config.line.min_se,
         )
         self.app.attach(self.endpoint)
         self.pool = ConnectionPool(reactor=self.reactor, sink=None, client_tls=self._client_tls())
-        self.driver = EndpointDriver(self.endpoint, self.reactor, pool=self.pool, tickers=(self.app,))
+        self.driver = EndpointDriver(self.endpoint, self.reactor, self.scheduler, pool=self.pool)
         self.pool.sink = self.driver
         limits = TransportLimits(
             max_connections_per_source=config.line.max_connections_per_source,

@@ -1,7 +1,7 @@
 """The embedded switch: CIC stations and external parties, simulated in memory.
 
-Sans-IO: time comes from an injected `clock()` for services and from `advance(now)`
-for timers; events are collected and handed to the listener (or kept for
+Sans-IO: time and timers come from the injected `Scheduler` (rccserver.common.clock)
+that the whole core shares; a ringing timer runs at its own deadline; events are collected and handed to the listener (or kept for
 `take_events()`) once an operation is complete, so a listener always sees a
 consistent switch. Every connection state change goes through connection_fsm.
 
@@ -38,7 +38,6 @@ import contextlib
 import enum
 import itertools
 import re
-import time
 from typing import Callable, Iterable, Iterator
 
 import attrs
@@ -82,7 +81,7 @@ from rccserver.switch.model import (
     SnapshotItem,
 )
 from rccserver.switch.numbering import extension_key, is_valid_extension, normalize_dial_string
-from rccserver.common.clock import TimerQueue
+from rccserver.common.clock import Scheduler, Timer
 
 DEFAULT_RING_COUNT = 4
 MAX_RING_COUNT = 15
@@ -121,7 +120,7 @@ class _Party:
     call: "_Call"
     state: S = S.NULL
     remote_number: str | None = None
-    timers: list[int] = attrs.Factory(list)
+    timers: list[Timer] = attrs.Factory(list)
 
 
 @attrs.define(eq=False)
@@ -153,16 +152,18 @@ class EmbeddedSwitch:
         stations: Iterable[str],
         *,
         options: SwitchOptions = SwitchOptions(),
-        clock: Callable[[], float] = time.monotonic,
+        scheduler: Scheduler,
         listener: Callable[[SwitchEvent], None] | None = None,
     ) -> None:
         self.options = options
-        self._clock = clock
+        self._scheduler = scheduler
         self._listener = listener
+        # Told when a timer (not a service) left events in the outbox, so they are delivered
+        # without waiting for the next request.
+        self.on_timer_events: Callable[[], None] | None = None
         self._stations: dict[str, _Station] = {}
         self._calls: dict[str, _Call] = {}
         self._call_numbers = itertools.count(1)
-        self._timers: TimerQueue[tuple[_TimerKind, _Party]] = TimerQueue()
         self._pending: list[SwitchEvent] = []
         self._outbox: list[SwitchEvent] = []
         self._depth = 0
@@ -470,21 +471,17 @@ class EmbeddedSwitch:
         events, self._outbox = self._outbox, []
         return events
 
-    def next_deadline(self) -> float | None:
-        return self._timers.next_deadline()
-
-    def advance(self, now: float) -> None:
-        """Fire every timer due at `now`, each at its own deadline, earliest first."""
+    def _timer_fired(self, kind: _TimerKind, party: _Party) -> None:
+        """A ringing timer came due (the scheduler runs it at its own deadline)."""
         with self._operation():
-            while (due := self._timers.pop_next_due(now)) is not None:
-                deadline, (kind, party) = due
-                self._now = deadline
-                if party.state is not S.ALERTING:
-                    continue  # defensive: timers are cancelled when ringing stops
-                if kind is _TimerKind.AUTO_ANSWER:
-                    self._answer(party)
-                else:
-                    self._no_answer(party)
+            if party.state is not S.ALERTING:
+                return  # defensive: timers are cancelled when ringing stops
+            if kind is _TimerKind.AUTO_ANSWER:
+                self._answer(party)
+            else:
+                self._no_answer(party)
+        if self._outbox and self.on_timer_events is not None:
+            self.on_timer_events()
 
     # ------------------------------------------------------------------ outside world
 
@@ -744,11 +741,11 @@ class EmbeddedSwitch:
         self._drop_if_empty(call)
 
     def _schedule(self, party: _Party, kind: _TimerKind, delay: float) -> None:
-        party.timers.append(self._timers.schedule(self._now + delay, (kind, party)))
+        party.timers.append(self._scheduler.call_at(self._now + delay, lambda: self._timer_fired(kind, party)))
 
     def _cancel_timers(self, party: _Party) -> None:
-        for handle in party.timers:
-            self._timers.cancel(handle)
+        for timer in party.timers:
+            timer.cancel()
         party.timers.clear()
 
     # ------------------------------------------------------------------ the one place states change
@@ -850,7 +847,7 @@ class EmbeddedSwitch:
     def _operation(self) -> Iterator[None]:
         """One service or happening: events leave only when it is complete."""
         if self._depth == 0:
-            self._now = self._clock()
+            self._now = self._scheduler.now()
         self._depth += 1
         try:
             yield

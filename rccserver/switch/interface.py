@@ -11,7 +11,7 @@ strings (an extension, a number, or a tel URI; see numbering.py).
 """
 from __future__ import annotations
 
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Callable, Iterable, Protocol, runtime_checkable
 
 import attrs
 
@@ -79,10 +79,11 @@ class Switch(Protocol):
     def calls(self) -> tuple[CallView, ...]: ...
     def call(self, call_id: str) -> CallView: ...
 
-    # -- events and time
+    # -- events (a switch keeps its timers in the scheduler it was given; when a timer
+    # leaves events it calls on_timer_events, so they are delivered without a request)
+    on_timer_events: Callable[[], None] | None
+
     def take_events(self) -> list[SwitchEvent]: ...
-    def next_deadline(self) -> float | None: ...
-    def advance(self, now: float) -> None: ...
 
 
 @runtime_checkable

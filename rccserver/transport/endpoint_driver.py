@@ -15,7 +15,9 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from rccserver.server import rcclog
-from rccserver.sip.endpoint import Close, Endpoint, Send, SendTo
+from rccserver.common.clock import Scheduler
+from rccserver.sip.endpoint import Endpoint
+from rccserver.sip.outputs import Close, Send, SendTo
 
 log = Logger(namespace="rccserver.sip")
 
@@ -23,14 +25,14 @@ _NOTEWORTHY_CLOSES = ("idle timeout", "header timeout", "framing error", "TLS er
 
 
 class EndpointDriver:
-    """`tickers` are further sans-IO objects with next_deadline()/tick(now) (the RCC
-    application's keep-alives and switch timers) that share the one reactor timer."""
+    """`scheduler` holds every timer of the sans-IO core (the endpoint's, the RCC
+    keep-alives, the switch's); one reactor timer stands for its earliest deadline."""
 
-    def __init__(self, endpoint: Endpoint, reactor: IReactorTime, pool: Any = None, tickers: tuple = ()) -> None:
+    def __init__(self, endpoint: Endpoint, reactor: IReactorTime, scheduler: Scheduler, pool: Any = None) -> None:
         self.endpoint = endpoint
         self.reactor = reactor
+        self.scheduler = scheduler
         self.pool = pool  # rccserver.transport.outbound.ConnectionPool, for SendTo
-        self.tickers = (endpoint, *tickers)
         self.connections: dict[int, Any] = {}
         self._timer = None
         self._timer_at: float | None = None
@@ -90,12 +92,8 @@ class EndpointDriver:
 
         deferred.addErrback(failed)
 
-    def next_deadline(self) -> float | None:
-        deadlines = [d for d in (t.next_deadline() for t in self.tickers) if d is not None]
-        return min(deadlines) if deadlines else None
-
     def _arm_timer(self) -> None:
-        deadline = self.next_deadline()
+        deadline = self.scheduler.next_deadline()
         if deadline == self._timer_at:
             return
         if self._timer is not None and self._timer.active():
@@ -109,7 +107,5 @@ class EndpointDriver:
     def _fire(self) -> None:
         self._timer = None
         self._timer_at = None
-        now = self.reactor.seconds()
-        for ticker in self.tickers:
-            ticker.tick(now)
+        self.scheduler.tick(self.reactor.seconds())
         self.flush()

@@ -27,7 +27,7 @@ from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
-from rccserver.sip.endpoint import Target
+from rccserver.sip.outputs import Target
 from rccserver.transport.connection import (
     TLS,
     TRANSPORTS,

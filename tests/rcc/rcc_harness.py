@@ -7,6 +7,7 @@ import itertools
 
 from rccserver import csta
 from rccserver.cic import load_cic_data
+from rccserver.common.clock import Scheduler
 from rccserver.server.config import DEFAULT_CONFIG_PATH, load_config
 from rccserver.directory.ldif import load_ldif
 from rccserver.rcc.occupancy import OccupancyRegistry
@@ -28,17 +29,19 @@ class Clock:
 
 
 class Core:
-    def __init__(self, *, session_timeout: int = 60) -> None:
+    def __init__(self, *, session_timeout: int = 60, keepalive_misses: int = 3) -> None:
         config = load_config(DEFAULT_CONFIG_PATH)
         self.clock = Clock()
         cic = load_cic_data(config.cic.data_file)
         self.data = CurrentData(directory=load_ldif(config.directory.ldif_file, "EXAMPLE"), cic=cic)
         self.occupancy = OccupancyRegistry()
-        self.switch = EmbeddedSwitch([s.extension for s in cic.stations], clock=self.clock)
+        self.scheduler = Scheduler(self.clock)
+        self.switch = EmbeddedSwitch([s.extension for s in cic.stations], scheduler=self.scheduler)
         self.app = RccApplication(data=self.data, occupancy=self.occupancy, switch=self.switch,
                                   session_timeout=session_timeout, domain_name="rcc.example.com",
-                                  clock=self.clock)
-        self.endpoint = Endpoint(self.app, domain_name="rcc.example.com", clock=self.clock)
+                                  keepalive_misses=keepalive_misses, scheduler=self.scheduler,
+                                  wall_clock=lambda: 1_700_000_000.0)
+        self.endpoint = Endpoint(self.app, domain_name="rcc.example.com", scheduler=self.scheduler)
         self.app.attach(self.endpoint)
         self.endpoint.connection_made(CONN, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
         self.sent: list[Request | Response] = []
@@ -63,14 +66,9 @@ class Core:
         """Move the clock, firing every timer due on the way in order."""
         target = self.clock.now + seconds
         out = []
-        while True:
-            deadlines = [d for d in (self.endpoint.next_deadline(), self.app.next_deadline()) if d is not None]
-            due = min(deadlines) if deadlines else None
-            if due is None or due > target:
-                break
+        while (due := self.scheduler.next_deadline()) is not None and due <= target:
             self.clock.now = max(self.clock.now, due)
-            self.endpoint.tick(self.clock.now)
-            self.app.tick(self.clock.now)
+            self.scheduler.tick(self.clock.now)
             out += self.drain()
         self.clock.now = target
         return out

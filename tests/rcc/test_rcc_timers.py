@@ -53,13 +53,60 @@ def test_481_to_keepalive_ends_the_session_and_releases_the_station():
     assert core.occupancy.occupant("1001") is None
 
 
-def test_408_to_keepalive_ends_the_session():
+def test_one_408_to_a_keepalive_is_a_miss_not_the_end_of_the_session():
+    """SPEC 7: a front end answers 408 for a client that is merely slow."""
     core = Core(session_timeout=30)
     alice = Lync(core)
     alice.sign_in()
     keepalive = server_requests(core.advance(30), "INFO")[0]
     alice.answer(keepalive, 408)
+    assert len(core.app.sessions) == 1
+    assert core.occupancy.occupant("1001") == "AliceArcher"
+
+
+def test_the_third_keepalive_in_a_row_without_200_ends_the_session():
+    core = Core(session_timeout=30)
+    alice = Lync(core)
+    alice.sign_in()
+    for answered in range(3):
+        keepalive = server_requests(core.advance(30), "INFO")[0]
+        assert len(core.app.sessions) == 1, f"ended after {answered} misses"
+        alice.answer(keepalive, 408)
     assert len(core.app.sessions) == 0
+    assert core.occupancy.occupant("1001") is None
+    assert len(server_requests(core.sent, "BYE")) == 1
+
+
+def test_a_200_between_misses_starts_the_count_again():
+    core = Core(session_timeout=30)
+    alice = Lync(core)
+    alice.sign_in()
+    for status in (408, 408, 200, 408, 408):
+        alice.answer(server_requests(core.advance(30), "INFO")[0], status)
+    assert len(core.app.sessions) == 1
+    alice.answer(server_requests(core.advance(30), "INFO")[0], 408)
+    assert len(core.app.sessions) == 0
+
+
+def test_keepalive_misses_counts_unanswered_keepalives_too():
+    core = Core(session_timeout=60, keepalive_misses=2)
+    alice = Lync(core)
+    alice.sign_in(extra=())
+    core.advance(60 + 32 + 1)  # first keep-alive: Timer F fires, a miss
+    assert len(core.app.sessions) == 1
+    core.advance(58)  # t=151: the second keep-alive went out at 120, times out at 152
+    assert len(core.app.sessions) == 1
+    core.advance(2)
+    assert len(core.app.sessions) == 0
+
+
+def test_keepalive_misses_zero_never_ends_a_session_for_misses():
+    core = Core(session_timeout=30, keepalive_misses=0)
+    alice = Lync(core)
+    alice.sign_in()
+    for _ in range(6):
+        alice.answer(server_requests(core.advance(30), "INFO")[0], 408)
+    assert len(core.app.sessions) == 1
 
 
 def test_session_expires_without_refresh_sends_bye_and_releases_station():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from rccserver.common.clock import Scheduler
 from rccserver.sip.application import ResponseAlreadySent, TransactionTimeout, TransportFailure
 from rccserver.sip.endpoint import DialogEndedError, Endpoint, Send, SendTo, Target
 from rccserver.sip.message import Response
@@ -26,20 +27,19 @@ from test_endpoint_harness import (
 # Dialog creation
 
 
-def test_invite_gets_100_then_the_apps_200_with_dialog_headers() -> None:
+def test_invite_answered_at_once_gets_only_the_apps_200_with_dialog_headers() -> None:
     h = Harness()
     peer = Peer()
     out = h.feed(peer.invite())
     messages = parsed(out)
-    assert [m.status for m in messages] == [100, 200]
-    trying, ok = messages
-    assert trying.to.tag is None
+    assert [m.status for m in messages] == [200]  # SPEC 7: no 100 when the answer is immediate
+    (ok,) = messages
     assert all(isinstance(o, Send) and o.conn_id == 1 for o in out)
     assert ok.reason == "OK"
     assert ok.call_id == peer.call_id and ok.cseq == (1, "INVITE")
     assert ok.to.tag and len(ok.to.tag) >= 16
     assert ok.from_.tag == peer.from_tag
-    assert [str(v) for v in ok.vias] == [str(v) for v in trying.vias] and len(ok.vias) == 1
+    assert len(ok.vias) == 1 and ok.vias[0].host == "fe1.example.com" and ok.vias[0].branch.startswith("z9hG4bK")
     assert ok.headers.get_all("Record-Route") == FE_ROUTES
     assert ok.headers.get("Contact") == "<sip:rcc.example.com:11001;transport=tcp>"
     assert ok.headers.get("Session-Expires") == "1800;refresher=uac"
@@ -98,7 +98,7 @@ def test_no_session_timer_when_the_client_does_not_offer_one() -> None:
     assert ok.headers.get("Session-Expires") is None
     assert "timer" not in [t.strip() for v in ok.headers.get_all("Require") for t in v.split(",")]
     assert dialog.session_expires is None and dialog.expires_at is None
-    assert h.ep.next_deadline() is None  # nothing to wait for once the ACK came
+    assert h.scheduler.next_deadline() is None  # nothing to wait for once the ACK came
 
 
 def test_client_session_expires_is_honoured_and_too_small_gets_422() -> None:
@@ -139,6 +139,18 @@ def test_missing_ack_for_the_initial_2xx_ends_the_dialog() -> None:
     out = h.advance(0.1)
     assert [r.method for r in requests(out)] == ["BYE"]
     assert h.app.ended == [(dialog, "ack-timeout")]
+
+
+def test_invite_the_application_answers_later_gets_100_at_once_then_the_answer() -> None:
+    h = Harness(hold=True)
+    peer = Peer()
+    (trying,) = parsed(h.feed(peer.invite()))
+    assert trying.status == 100 and trying.to.tag is None
+    incoming = h.app.held.pop()
+    incoming.respond(200, body=b"<ok/>")
+    (ok,) = parsed(h.drain())
+    assert ok.status == 200 and ok.to.tag
+    assert [str(v) for v in ok.vias] == [str(v) for v in trying.vias]
 
 
 def test_cancel_of_a_pending_invite() -> None:
@@ -276,7 +288,7 @@ def test_bye_ends_the_dialog_once_and_later_infos_get_481() -> None:
     assert only_final(h.feed(peer.info())).status == 481
     assert only_final(h.feed(peer.request("BYE"))).status == 481
     assert len(h.app.ended) == 1
-    assert h.ep.next_deadline() is None  # session timer cancelled
+    assert h.scheduler.next_deadline() is None  # session timer cancelled
 
 
 def test_bye_racing_a_pending_info() -> None:
@@ -393,7 +405,7 @@ def test_timer_f_reports_a_timeout_after_32_seconds() -> None:
     seen, record = _outcomes()
     h.ep.send_request(dialog, "INFO", on_outcome=record)
     h.drain()
-    assert h.ep.next_deadline() == pytest.approx(h.now + 32)
+    assert h.scheduler.next_deadline() == pytest.approx(h.now + 32)
     h.advance(31.9)
     assert seen == []
     h.advance(0.1)
@@ -516,9 +528,9 @@ def test_send_request_refuses_invite() -> None:
 
 def test_constructor_checks_timer_settings() -> None:
     with pytest.raises(ValueError):
-        Endpoint(None, domain_name="x", clock=lambda: 0.0, min_se=30)  # type: ignore[arg-type]
+        Endpoint(None, domain_name="x", scheduler=Scheduler(lambda: 0.0), min_se=30)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        Endpoint(None, domain_name="x", clock=lambda: 0.0, session_expires=100, min_se=120)  # type: ignore[arg-type]
+        Endpoint(None, domain_name="x", scheduler=Scheduler(lambda: 0.0), session_expires=100, min_se=120)  # type: ignore[arg-type]
 
 
 def test_app_supplied_contact_replaces_ours() -> None:
@@ -542,9 +554,35 @@ def test_unroutable_remote_target_is_a_transport_failure_on_the_next_tick() -> N
     seen, record = _outcomes()
     h.ep.send_request(dialog, "INFO", on_outcome=record)
     assert seen == [] and h.drain() == []
-    assert h.ep.next_deadline() == h.now
+    assert h.scheduler.next_deadline() == h.now
     h.advance(0)
     (failure,) = seen
     assert isinstance(failure, TransportFailure) and "tel:+13175551010" in failure.reason
     assert h.ep.client_transaction_count == 0
     del ok
+
+
+def test_server_and_user_agent_name_the_product_without_its_version_by_default() -> None:
+    """SPEC 2: the version is only advertised when [server] advertise_version = true."""
+    from rccserver import __version__
+
+    h = Harness()
+    peer = Peer()
+    (ok,) = parsed(h.feed(peer.invite()))
+    assert ok.headers.get("Server") == "rccserver"
+    dialog = next(iter(h.ep.dialogs))
+    h.ep.send_request(dialog, "INFO", body=b"<x/>", on_outcome=lambda outcome: None)
+    (info,) = requests(h.drain())
+    assert info.headers.get("User-Agent") == "rccserver"
+    assert __version__ not in ok.to_bytes().decode() + info.to_bytes().decode()
+
+
+def test_an_advertised_version_is_what_the_server_was_given() -> None:
+    from rccserver import __version__
+    from rccserver.common.product import product_token
+
+    assert product_token(False) == "rccserver"
+    assert product_token(True) == f"rccserver/{__version__}"
+    h = Harness(user_agent=product_token(True))
+    (ok,) = parsed(h.feed(Peer().invite()))
+    assert ok.headers.get("Server") == f"rccserver/{__version__}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from rccserver.common.clock import Scheduler
 from rccserver.sip.application import IncomingRequest, ResponseOutcome
 from rccserver.sip.dialog import Dialog
 from rccserver.sip.endpoint import Close, Endpoint, Send, SendTo
@@ -178,7 +179,8 @@ class Harness:
         self.now = 1000.0
         self.app = RecordingApp(hold=hold)
         endpoint_kw.setdefault("domain_name", "rcc.example.com")
-        self.ep = Endpoint(self.app, clock=lambda: self.now, **endpoint_kw)
+        self.scheduler = Scheduler(lambda: self.now)
+        self.ep = Endpoint(self.app, scheduler=self.scheduler, **endpoint_kw)
         self.connect(1)
 
     def connect(self, conn_id: int, transport: str = "tcp", port: int = 11001) -> None:
@@ -190,7 +192,7 @@ class Harness:
 
     def advance(self, seconds: float) -> list[Send | SendTo | Close]:
         self.now += seconds
-        self.ep.tick(self.now)
+        self.scheduler.tick(self.now)
         return self.ep.take_output()
 
     def drain(self) -> list[Send | SendTo | Close]:

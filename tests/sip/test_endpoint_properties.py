@@ -152,7 +152,7 @@ def test_random_interleavings_keep_the_invariants(ops: list[tuple]) -> None:
     assert list(h.ep.dialogs) == []
     assert h.ep.server_transaction_count == 0
     assert h.ep.client_transaction_count == 0
-    assert h.ep.next_deadline() is None
+    assert h.scheduler.next_deadline() is None
     # every dialog the app saw created ended exactly once
     created = [inc.dialog for inc in h.app.invites if inc.dialog is not None]
     ended = Counter(id(d) for d, _ in h.app.ended)

@@ -2,6 +2,7 @@
 endpoint's tables stay as small as the work in flight."""
 from __future__ import annotations
 
+from rccserver.common.clock import Scheduler
 from rccserver.sip.application import TransactionTimeout
 from rccserver.sip.endpoint import Send
 
@@ -76,7 +77,7 @@ def test_rejected_invite_retransmission_and_timer_h() -> None:
 def test_tables_do_not_grow_with_traffic() -> None:
     h = Harness()
     peer, dialog, _ = establish(h)
-    baseline_timers = h.ep.timer_count
+    baseline_timers = len(h.scheduler)
     for _ in range(2000):
         out = h.feed(peer.info())
         assert len(out) == 1 and isinstance(out[0], Send)
@@ -93,8 +94,8 @@ def test_tables_do_not_grow_with_traffic() -> None:
             CSeq: {req.cseq[0]} INFO"""))
     assert len(seen) == 2000
     assert h.ep.client_transaction_count == 0
-    assert h.ep.timer_count == baseline_timers
-    assert len(h.ep._timers.heap) < 600  # cancelled Timer F entries are compacted
+    assert len(h.scheduler) == baseline_timers
+    assert len(h.scheduler._queue._heap) < 600  # cancelled Timer F entries are compacted
     assert len(h.ep._pending_sends) == 0
 
 
@@ -117,7 +118,7 @@ def test_dialogs_are_removed_when_they_end() -> None:
     for peer in peers:
         h.feed(peer.request("BYE"))
     assert list(h.ep.dialogs) == [] and len(h.app.ended) == 200
-    assert h.ep.next_deadline() is None
+    assert h.scheduler.next_deadline() is None
 
 
 def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead_of_raising():
@@ -127,7 +128,8 @@ def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead
 
     clock = [100.0]
     app = RecordingApp()
-    endpoint = Endpoint(app, domain_name="rcc.example.com", clock=lambda: clock[0])
+    scheduler = Scheduler(lambda: clock[0])
+    endpoint = Endpoint(app, domain_name="rcc.example.com", scheduler=scheduler)
     endpoint.connection_made(1, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
     invite = (
         b"INVITE sip:rcc@rcc.example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKthcp\r\n"
@@ -142,7 +144,7 @@ def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead
     outcomes = []
     endpoint.send_request(dialog, "INFO", body=b"x", on_outcome=outcomes.append)
     assert not [o for o in endpoint.take_output() if isinstance(o, SendTo)]
-    endpoint.tick(clock[0])
+    scheduler.tick(clock[0])
     assert len(outcomes) == 1 and isinstance(outcomes[0], TransportFailure)
     assert "thcp" in outcomes[0].reason
 
@@ -150,7 +152,7 @@ def test_dialog_whose_contact_names_an_unknown_transport_fails_its_sends_instead
 def test_400_reason_phrase_is_bounded_whatever_the_input():
     """Reliability finding F4: the reason phrase named the rejected text in full."""
     app = RecordingApp()
-    endpoint = Endpoint(app, domain_name="rcc.example.com", clock=lambda: 0.0)
+    endpoint = Endpoint(app, domain_name="rcc.example.com", scheduler=Scheduler(lambda: 0.0))
     endpoint.connection_made(1, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
     junk = b"%" * 3000
     endpoint.receive(1, b"OPTIONS sip:rcc@rcc.example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\n"

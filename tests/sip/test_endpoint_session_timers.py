@@ -9,7 +9,7 @@ from test_endpoint_harness import Harness, establish, only_final, parsed, reques
 def test_lapsed_refresh_sends_bye_at_expiry_minus_32_seconds() -> None:
     h = Harness()
     peer, dialog, _ = establish(h, headers="Supported: timer\nSession-Expires: 1800")
-    assert h.ep.next_deadline() == 1000.0 + 1800 - 32
+    assert h.scheduler.next_deadline() == 1000.0 + 1800 - 32
     assert h.advance(1800 - 32 - 1) == []
     assert dialog.is_live
     out = h.advance(1)
@@ -124,4 +124,4 @@ def test_update_refresh_without_timer_support_turns_the_timer_off() -> None:
     peer, dialog, _ = establish(h)
     answer = only_final(h.feed(peer.request("UPDATE")))
     assert answer.status == 200 and answer.headers.get("Session-Expires") is None
-    assert dialog.expires_at is None and h.ep.next_deadline() is None
+    assert dialog.expires_at is None and h.scheduler.next_deadline() is None

@@ -12,7 +12,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def make_switch(clock):
     def make(stations=(A, B, C), **options) -> EmbeddedSwitch:
-        return EmbeddedSwitch(stations, options=SwitchOptions(**options), clock=clock)
+        return EmbeddedSwitch(stations, options=SwitchOptions(**options), scheduler=clock.scheduler)
 
     return make
 

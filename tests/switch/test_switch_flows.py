@@ -311,7 +311,7 @@ def test_events_reach_a_listener_only_once_the_operation_is_complete(clock):
         # the switch is consistent when the listener runs: the call is already up
         seen.append((event.kind.value, [v.call_id for v in sw.calls()]))
 
-    sw = EmbeddedSwitch([A], clock=clock, listener=listener)
+    sw = EmbeddedSwitch([A], scheduler=clock.scheduler, listener=listener)
     call = sw.make_call(A, X).call_id
     assert seen == [("ServiceInitiated", [call]), ("Originated", [call]), ("Delivered", [call])]
     assert sw.take_events() == []

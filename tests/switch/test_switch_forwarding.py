@@ -87,22 +87,22 @@ def test_no_answer_forwarding_after_ring_count_rings(make_switch, clock):
     switch.take_events()
     call = switch.place_call(X, A).call_id
     switch.take_events()
-    assert switch.next_deadline() == clock.now + 15
-    switch.advance(clock.now + 14.9)
+    assert clock.scheduler.next_deadline() == clock.now + 15
+    clock.advance_to(clock.now + 14.9)
     assert switch.take_events() == [] and switch.snapshot(A)[0].state is ConnectionState.ALERTING
-    switch.advance(clock.now + 15)
+    clock.advance_to(clock.now + 15)
     events = switch.take_events()
     assert for_station(events, A) == [("Diverted", call, A, "null", "callForwardNoAnswer")]
     assert for_station(events, B) == [("Delivered", call, B, "alerting", "callForwardNoAnswer")]
-    assert switch.next_deadline() is None
+    assert clock.scheduler.next_deadline() is None
 
 
 def test_answering_cancels_the_no_answer_timer(switch, clock):
     switch.set_forwarding(A, "forwardNoAns", True, B, ring_count=2)
     call = switch.place_call(X, A).call_id
-    assert switch.next_deadline() is not None
+    assert clock.scheduler.next_deadline() is not None
     switch.answer_call(A, call)
-    assert switch.next_deadline() is None
+    assert clock.scheduler.next_deadline() is None
 
 
 def test_no_answer_forwarding_switched_off_meanwhile_keeps_ringing(switch, clock):
@@ -110,7 +110,7 @@ def test_no_answer_forwarding_switched_off_meanwhile_keeps_ringing(switch, clock
     call = switch.place_call(X, A).call_id
     switch.set_forwarding(A, "forwardNoAns", False)
     switch.take_events()
-    switch.advance(clock.now + 100)
+    clock.advance_to(clock.now + 100)
     assert switch.take_events() == []
     assert switch.snapshot(A)[0].call_id == call
 
@@ -122,10 +122,10 @@ def test_no_answer_chain_fires_each_hop_at_its_own_deadline(make_switch, clock):
     start = clock.now
     call = switch.place_call(X, A).call_id
     switch.take_events()
-    switch.advance(start + 4.5)  # A forwards at +2; B would forward at +5
+    clock.advance_to(start + 4.5)  # A forwards at +2; B would forward at +5
     assert [p.device for p in switch.call(call).parties] == [X, B]
-    assert switch.next_deadline() == start + 5
-    switch.advance(start + 5)
+    assert clock.scheduler.next_deadline() == start + 5
+    clock.advance_to(start + 5)
     assert [p.device for p in switch.call(call).parties] == [X, C]
 
 
@@ -161,8 +161,8 @@ def test_auto_answer_of_external_parties(make_switch, clock):
     switch = make_switch(auto_answer_after=3)
     call = switch.make_call(A, X).call_id
     switch.take_events()
-    assert switch.next_deadline() == clock.now + 3
-    switch.advance(clock.now + 3)
+    assert clock.scheduler.next_deadline() == clock.now + 3
+    clock.advance_to(clock.now + 3)
     events = switch.take_events()
     assert for_station(events, A) == [("Established", call, A, "connected", "normal")]
     assert events[0].answering_device == X
@@ -170,8 +170,8 @@ def test_auto_answer_of_external_parties(make_switch, clock):
 
 def test_external_parties_never_answer_by_themselves_by_default(switch, clock):
     switch.make_call(A, X)
-    assert switch.next_deadline() is None
-    switch.advance(clock.now + 10_000)
+    assert clock.scheduler.next_deadline() is None
+    clock.advance_to(clock.now + 10_000)
     assert switch.snapshot(A)[0].state is ConnectionState.CONNECTED
     assert switch.calls()[0].parties[1].state is ConnectionState.ALERTING
 
@@ -185,7 +185,7 @@ def test_remote_number_rings_and_is_answered_outside(make_switch, clock):
     assert for_station(events, A) == [("Delivered", call, A, "alerting", "newCall")]
     party = switch.call(call).parties[1]
     assert (party.device, party.is_station, party.remote_number) == (A, True, "+15550001")
-    switch.advance(clock.now + 2)
+    clock.advance_to(clock.now + 2)
     events = switch.take_events()
     assert for_station(events, A) == [("Established", call, A, "connected", "normal")]
     # the remote phone hangs up: the station's connection clears

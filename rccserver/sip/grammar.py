@@ -1,0 +1,58 @@
+"""Header-value readers the endpoint needs on every request, kept apart from dispatch.
+
+The full grammar lives in `uri.py`, `via.py` and `headers.py`; these are the
+few shortcuts and checks the endpoint applies to values the parser has already
+validated, and the rule for the reason phrases we write.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+MAX_REASON = 120  # a reason phrase says what is wrong; it need not echo the whole input
+
+
+def uri_text(name_addr: str) -> str:
+    """The URI inside a name-addr or addr-spec header value, kept as written."""
+    start = name_addr.find("<")
+    if start >= 0:
+        end = name_addr.find(">", start)
+        return name_addr[start + 1 : end if end > 0 else None].strip()
+    return name_addr.split(";", 1)[0].strip()
+
+
+def tag_of(raw: str | None, parsed: Callable[[], object]) -> str | None:
+    """The tag parameter of a From/To value the parser has already validated.
+
+    A plain scan of the header parameters after the URI is several times faster
+    than a full name-addr parse, and From/To are read for every request; if the
+    parameters hold a quoted string, fall back to the real parser.
+    """
+    if raw is None:
+        return parsed().tag  # type: ignore[attr-defined]
+    close = raw.rfind(">")
+    tail = raw[close + 1 :] if close >= 0 else raw.partition(";")[2]
+    if '"' in tail:
+        return parsed().tag  # type: ignore[attr-defined]
+    for param in tail.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "tag":
+            return value.strip() or None
+    return None
+
+
+def safe_reason(text: str) -> str:
+    """A reason phrase from free text: one line, bounded, never empty."""
+    reason = " ".join(text.replace("\r", " ").replace("\n", " ").split()) or "Bad Request"
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
+
+
+def unsupported_options(require_values: Iterable[str], supported: Iterable[str]) -> list[str]:
+    """The option tags of `Require` header values that are not in `supported` (RFC 3261 8.2.2.3)."""
+    known = {tag.lower() for tag in supported}
+    unsupported = []
+    for value in require_values:
+        for tag in value.split(","):
+            tag = tag.strip()
+            if tag and tag.lower() not in known:
+                unsupported.append(tag)
+    return unsupported

@@ -1,0 +1,183 @@
+"""The endpoint's server side: RFC 3261 server transactions for the requests it receives.
+
+Creating a transaction per request, answering it (from the endpoint itself or
+from the application), feeding the transaction table's inputs and carrying out
+its actions: send, re-send the last response on a retransmission, arm Timers
+H/L/J, report the ACK or the timeout, forget the transaction.  A response whose
+connection is gone goes by Via (`routing.response_target`).
+
+A part of `Endpoint` (see endpoint.py), kept apart so each concern reads alone.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from rccserver.sip.application import IncomingRequest
+from rccserver.sip.dialog import DialogEvent, new_tag
+from rccserver.sip.grammar import tag_of
+from rccserver.sip.message import Request, make_response
+from rccserver.sip.outputs import Send, SendTo
+from rccserver.sip.routing import response_target
+from rccserver.sip.transaction import (
+    TIMER_B_F_H,
+    TIMER_L,
+    Action,
+    ServerInviteInput,
+    ServerInviteState,
+    ServerKey,
+    ServerNonInviteInput,
+    ServerNonInviteState,
+    ServerTransaction,
+)
+
+
+class ServerTransactions:
+    """Mixed into Endpoint: uses its connections, timers, outputs and dialog methods."""
+
+    def _new_server_tx(self, key: ServerKey, conn_id: int, request: Request) -> ServerTransaction:
+        if request.method == "INVITE":
+            tx = ServerTransaction("server-invite", key, ServerInviteState.PROCEEDING, conn_id, request)
+        else:
+            tx = ServerTransaction("server-non-invite", key, ServerNonInviteState.TRYING, conn_id, request)
+        self._server_tx[key] = tx
+        return tx
+
+    def _incoming(self, tx: ServerTransaction) -> IncomingRequest:
+        def responder(incoming: IncomingRequest, status, reason, headers, body) -> None:
+            self._respond_from_app(tx, status, reason, headers, body)
+
+        return IncomingRequest(tx.request, tx.dialog, tx.conn_id, responder)
+
+    def _respond_from_app(
+        self,
+        tx: ServerTransaction,
+        status: int,
+        reason: str | None,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+    ) -> None:
+        if tx.terminated:
+            return
+        extra: list[tuple[str, str]] = list(headers)
+        if tx.request.method == "INVITE" and 200 <= status < 300:
+            if tx.creates_dialog:
+                dialog = self._create_dialog(tx)
+            else:
+                dialog = tx.dialog
+                if dialog is not None:
+                    self._update_remote_target(dialog, tx.request)
+            if dialog is not None and dialog.is_live:
+                self._apply_session_timer(dialog, tx.session_timer)
+                dialog.pending_invite = tx
+            given = {name.lower() for name, _ in extra}
+            extra += [(n, v) for n, v in self._dialog_response_headers(tx) if n.lower() not in given]
+        self._respond(tx, status, reason, headers=extra, body=body)
+
+    def _dialog_response_headers(self, tx: ServerTransaction) -> list[tuple[str, str]]:
+        headers = [("Contact", self._contact_for(tx.conn_id))]
+        headers += self._capability_headers()
+        if tx.session_timer is not None:
+            headers += tx.session_timer.response_headers()
+        return headers
+
+    def _respond(
+        self,
+        tx: ServerTransaction,
+        status: int,
+        reason: str | None = None,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> None:
+        request = tx.request
+        to_tag = None
+        if status != 100 and tag_of(request.headers.get("To"), lambda: request.to) is None:
+            if tx.to_tag is None:
+                tx.to_tag = new_tag()
+            to_tag = tx.to_tag
+        response = make_response(
+            request,
+            status,
+            reason,
+            to_tag=to_tag,
+            headers=[*headers, ("Server", self.user_agent)],
+            body=body,
+            copy_record_route=tx.creates_dialog and 100 < status < 300,
+        )
+        data = response.to_bytes()
+        if tx.machine == "server-invite":
+            if status < 200:
+                input_ = ServerInviteInput.TU_1XX
+            elif status < 300:
+                input_ = ServerInviteInput.TU_2XX
+            else:
+                input_ = ServerInviteInput.TU_3XX_6XX
+        else:
+            input_ = ServerNonInviteInput.TU_1XX if status < 200 else ServerNonInviteInput.TU_FINAL
+        self._feed_server(tx, input_, data)
+
+    def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
+        for action in tx.feed(input_):
+            if action is Action.SEND_RESPONSE:
+                tx.last_response = data
+                self._send_response_bytes(tx.conn_id, tx.request, data, tx=tx)  # type: ignore[arg-type]
+            elif action is Action.RESEND_LAST_RESPONSE:
+                if tx.last_response is not None:
+                    self._send_response_bytes(tx.conn_id, tx.request, tx.last_response)
+            elif action is Action.START_TIMER_H:
+                tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_server(tx, ServerInviteInput.TIMER_H))
+            elif action is Action.START_TIMER_L:
+                tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
+            elif action is Action.START_TIMER_J:
+                if self.timer_j > 0:
+                    tx.timer = self._schedule(self.timer_j, lambda: self._feed_server(tx, ServerNonInviteInput.TIMER_J))
+                else:
+                    self._feed_server(tx, ServerNonInviteInput.TIMER_J)
+            elif action is Action.PASS_TO_TU:
+                # only the ACK for our 2xx comes here: the dialog is confirmed by it
+                if tx.dialog is not None and tx.dialog.pending_invite is tx:
+                    tx.dialog.pending_invite = None
+            elif action is Action.REPORT_TIMEOUT:
+                self._server_timeout(tx)
+            elif action is Action.DESTROY:
+                self._destroy_server_tx(tx)
+            # ABSORB and REPORT_TRANSPORT_FAILURE need nothing more here: a server
+            # transaction's lost response has nobody to tell.
+
+    def _server_timeout(self, tx: ServerTransaction) -> None:
+        dialog = tx.dialog
+        if tx.state is ServerInviteState.TERMINATED and dialog is not None and dialog.pending_invite is tx:
+            dialog.pending_invite = None
+            if tx.creates_dialog and dialog.is_live:
+                # RFC 3261 13.3.1.4: no ACK for our 2xx, so the session is not up.
+                self._end_dialog(dialog, DialogEvent.ACK_TIMEOUT, "ack-timeout")
+
+    def _destroy_server_tx(self, tx: ServerTransaction) -> None:
+        if tx.timer is not None:
+            tx.timer.cancel()
+            tx.timer = None
+        if self._server_tx.get(tx.key) is tx:
+            del self._server_tx[tx.key]
+        if tx.send_key is not None:
+            self._pending_sends.pop(tx.send_key, None)
+        if tx.dialog is not None and tx.dialog.pending_invite is tx and tx.state is ServerInviteState.TERMINATED:
+            tx.dialog.pending_invite = None
+
+    def _send_response_bytes(self, conn_id: int, request: Request, data: bytes, tx: ServerTransaction | None = None) -> None:
+        if conn_id in self._connections:
+            self._outputs.append(Send(conn_id, data))
+            return
+        # RFC 3261 18.2.2: the connection is gone, so open one to the Via's address.
+        target = response_target(request.top_via)
+        key = ("response", next(self._send_seq))
+        if tx is not None and not tx.terminated:
+            if tx.send_key is not None:
+                self._pending_sends.pop(tx.send_key, None)
+            tx.send_key = key
+            self._pending_sends[key] = lambda reason: self._server_send_failed(tx)
+        self._outputs.append(SendTo(target, data, key))
+
+    def _server_send_failed(self, tx: ServerTransaction) -> None:
+        if not tx.terminated:
+            input_ = ServerInviteInput.TRANSPORT_ERROR if tx.machine == "server-invite" else ServerNonInviteInput.TRANSPORT_ERROR
+            self._feed_server(tx, input_)
