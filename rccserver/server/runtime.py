@@ -1,42 +1,42 @@
 """Wiring: one server instance's objects, built from a Config.
 
 The Runtime owns the data (directory cache, CIC data), the station occupancy
-registry, the switch, the SIP endpoint and RCC application, the SIP listener
-and the admin site. It is also the admin API's backend and the RCC
-application's observer (RCCServer log + metrics).
+registry, the scheduler, the switch, the SIP endpoint and RCC application, the
+SIP listener and the admin site, and swaps the data on a reload.  The RCC
+application reports to the log and metrics observers (server/observers.py); the
+admin API reads and drives the server through admin/backend.py.
 """
 from __future__ import annotations
 
 import gc
 import sys
 import time
-from datetime import datetime, timezone
 
 import attrs
 from twisted.application import internet, service
 from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 
-from rccserver.server import rcclog
-from rccserver.admin.api import AdminError, make_site
-from rccserver.cic.data import CicData, CicDataError, load_cic_data
-from rccserver.server.config import Config, is_pkcs12_path
-from rccserver.server.reloader import DirectoryReloader, load_directory
-from rccserver.directory.cache import DirectoryCache, DirectoryError
-from rccserver.transport.endpoint_driver import EndpointDriver
-from rccserver.rcc.logon import LogonDecision
+from rccserver.admin.backend import RuntimeAdminBackend
+from rccserver.admin.api import make_site
 from rccserver.admin.metrics import Metrics
-from rccserver.rcc.occupancy import OccupancyRegistry
-from rccserver.rcc.application import CurrentData, RccApplication
-from rccserver.rcc.session import RccSession
+from rccserver.cic.data import CicData, CicDataError, load_cic_data
 from rccserver.commands.reloadclient import write_outcome
-from rccserver.sip.endpoint import Endpoint
-from rccserver.switch import EmbeddedSwitch, SwitchError, SwitchOptions
 from rccserver.common.clock import Scheduler
-from rccserver.common.numbers import line_number
 from rccserver.common.product import product_token
-from rccserver.transport.listener import listener_from_line
+from rccserver.directory.cache import DirectoryCache, DirectoryError
+from rccserver.rcc.application import CurrentData, RccApplication
+from rccserver.rcc.occupancy import OccupancyRegistry
+from rccserver.rcc.session import SessionRegistry
+from rccserver.server import rcclog
+from rccserver.server.config import Config, is_pkcs12_path
+from rccserver.server.observers import LogObserver, MetricsObserver, Observers
+from rccserver.server.reloader import DirectoryReloader, load_directory
+from rccserver.sip.endpoint import Endpoint
+from rccserver.switch import EmbeddedSwitch, SwitchOptions
+from rccserver.transport.endpoint_driver import EndpointDriver
 from rccserver.transport.limits import TransportLimits
+from rccserver.transport.listener import listener_from_line
 from rccserver.transport.outbound import ConnectionPool
 from rccserver.transport.tls import client_options
 
@@ -78,15 +78,13 @@ def _freeze_heap(collect_first: bool = False) -> None:
     gc.freeze()
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
-
-
 class Runtime:
     def __init__(self, config: Config, reactor) -> None:
         self.config = config
         self.reactor = reactor
         self.metrics = Metrics()
+        self.metrics_observer = MetricsObserver(self.metrics, SessionRegistry())  # sessions: set in start()
+        self.observer = Observers(LogObserver(), self.metrics_observer)
         self.sip_port: int | None = None
         self.admin_port: int | None = None
         self._reload_seq = 0
@@ -129,7 +127,7 @@ class Runtime:
             keepalive_misses=config.line.keepalive_misses,
             scheduler=self.scheduler,
             wall_clock=time.time,
-            observer=self,
+            observer=self.observer,
         )
         self.endpoint = Endpoint(
             self.app,
@@ -140,6 +138,7 @@ class Runtime:
             min_se=config.line.min_se,
         )
         self.app.attach(self.endpoint)
+        self.metrics_observer.sessions = self.app.sessions
         self.pool = ConnectionPool(reactor=self.reactor, sink=None, client_tls=self._client_tls())
         self.driver = EndpointDriver(self.endpoint, self.reactor, self.scheduler, pool=self.pool)
         self.pool.sink = self.driver
@@ -150,7 +149,7 @@ class Runtime:
         )
         self.listener = listener_from_line(
             config.line, reactor=self.reactor, sink=self.driver, limits=limits,
-            on_rejected=self.connection_rejected,
+            on_rejected=self.observer.connection_rejected,
         )
         self._services.append(self.listener)
         if config.admin.listen:
@@ -158,7 +157,7 @@ class Runtime:
             host = host.strip("[]")
             admin_endpoint = endpoints.TCP4ServerEndpoint(self.reactor, int(port), interface=host) if ":" not in host \
                 else endpoints.TCP6ServerEndpoint(self.reactor, int(port), interface=host)
-            self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(self))
+            self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(RuntimeAdminBackend(self)))
             self._services.append(self.admin_service)
 
     def _client_tls(self):
@@ -292,135 +291,3 @@ class Runtime:
             if decision.code != "Cs_Success":
                 refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
         return refused
-
-    # -- observer (RCCServer log + metrics) ----------------------------------------------
-    def logon(self, decision: LogonDecision, peer) -> None:
-        self.metrics.logons.labels(code=decision.code).inc()
-        rcclog.log_logon(decision, peer=peer)
-
-    def session_started(self, session: RccSession) -> None:
-        self.metrics.sessions.set(len(self.app.sessions))
-        rcclog.log_session_start(session)
-
-    def session_ended(self, session: RccSession, reason: str) -> None:
-        self.metrics.sessions.set(len(self.app.sessions))
-        self.metrics.monitors.set(self.app.sessions.monitor_count)
-        rcclog.log_session_end(session, reason)
-
-    def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None:
-        self.metrics.keepalive_failures.labels(outcome="ended" if ends_session else "tolerated").inc()
-        rcclog.log_keepalive_failure(session, outcome, ends_session)
-
-    def csta_request(self, session, service_name: str, result: str) -> None:
-        self.metrics.count_csta_request(service_name, result)
-        self.metrics.monitors.set(self.app.sessions.monitor_count)
-
-    def event_sent(self, session, event: str) -> None:
-        self.metrics.count_event(event)
-
-    def connection_rejected(self, peer, reason: str) -> None:
-        self.metrics.rejected_connections.labels(reason=reason.split(" ")[0]).inc()
-        rcclog.log_rejected_connection(peer, reason)
-
-    # -- admin backend -------------------------------------------------------------------
-    def _after_switch_change(self) -> None:
-        self.app.events.flush()
-        self.driver.flush()
-
-    def _switch_call(self, operation, *args):
-        try:
-            result = operation(*args)
-        except SwitchError as error:
-            status = 404 if error.value in ("invalidCallIdentifier", "invalidDeviceIdentifier") else 409
-            raise AdminError(status, f"{error.category}/{error.value}: {error}") from None
-        finally:
-            self._after_switch_change()
-        return result
-
-    def _party(self, text: str) -> str:
-        station = self.data.cic.station_for_line(text if ":" in text else f"tel:{text}")
-        if station is not None:
-            return station.extension
-        if not line_number(text):
-            raise AdminError(400, f"{text!r} is not a number or tel URI")
-        return text if text.startswith("tel:") else f"tel:{text}"
-
-    def place_call(self, from_: str, to: str) -> str:
-        return self._switch_call(self.switch.place_call, self._party(from_), self._party(to)).call_id
-
-    def external_answer(self, call_id: str) -> None:
-        self._switch_call(self.switch.external_answer, call_id)
-
-    def external_hangup(self, call_id: str) -> None:
-        self._switch_call(self.switch.external_hangup, call_id)
-
-    def _station(self, extension: str):
-        station = self.data.cic.station_by_extension(extension)
-        if station is None:
-            raise AdminError(404, f"no station with extension {extension!r}")
-        return station
-
-    def client_login(self, extension: str, user_id: str) -> None:
-        station = self._station(extension)
-        if self.data.cic.user_by_id(user_id) is None:
-            raise AdminError(404, f"no CIC user {user_id!r}")
-        claim = self.occupancy.acquire(station.extension, user_id, f"client:{station.extension}", "client")
-        if not claim.ok:
-            raise AdminError(409, f"station {extension} is in use by {claim.other_user}")
-
-    def client_logout(self, extension: str) -> None:
-        station = self._station(extension)
-        if not self.occupancy.release(f"client:{station.extension}"):
-            raise AdminError(409, f"no CIC client is logged on to station {extension}")
-
-    def sessions_snapshot(self) -> list[dict]:
-        return [
-            {
-                "lync_uri": s.lync_uri,
-                "cic_user": s.cic_user,
-                "domain_account": s.domain_account,
-                "station": s.station,
-                "line": s.line,
-                "remote_number": s.remote_number,
-                "monitors": sorted(s.monitors),
-                "remote": f"{s.peer[0]}:{s.peer[1]}" if s.peer else None,
-                "started": _iso(s.started_at),
-                "call_id": s.dialog.call_id,
-            }
-            for s in self.app.sessions
-        ]
-
-    def stations_snapshot(self) -> list[dict]:
-        rows = []
-        for station in self.data.cic.stations:
-            occupant = self.occupancy.occupant(station.extension)
-            holders = self.occupancy.holders(station.extension)
-            rows.append({
-                "extension": station.extension,
-                "name": station.name,
-                "user": occupant,
-                "how": sorted({h.kind for h in holders}) if holders else [],
-                "calls": [
-                    {"call_id": item.call_id, "state": item.state.value}
-                    for item in self.switch.snapshot(station.extension)
-                ],
-            })
-        return rows
-
-    def calls_snapshot(self) -> list[dict]:
-        return [
-            {
-                "call_id": call.call_id,
-                "calling": call.calling_device,
-                "called": call.called_device,
-                "parties": [
-                    {"device": p.device, "state": p.state.value, "station": p.is_station,
-                     **({"remote_number": p.remote_number} if p.remote_number else {})}
-                    for p in call.parties
-                ],
-            }
-            for call in self.switch.calls()
-        ]
-
-    def metrics_exposition(self) -> bytes:
-        return self.metrics.exposition()
