@@ -1,5 +1,5 @@
 """Whole-server benchmark (issue 7): rccserver as a subprocess on loopback, driven by
-SIPp and bench/loadclient.py, side by side with a Kamailio stateless responder.
+SIPp and testkit/loadclient.py, side by side with a Kamailio stateless responder.
 
     python -m bench server                  # full run (about 5 minutes on 2 cores)
     BENCH_SCALE=smoke python -m bench server   # tiny counts, the harness only
@@ -34,10 +34,11 @@ from pathlib import Path
 import attrs
 
 from bench.common import percentiles
-from bench.deployment import BenchServer, BenchUser, ldif_text, write_deployment
 from bench.kamailio import Kamailio, kamailio_binary
-from bench.loadclient import LoadClient
 from bench.sippload import run_info_loop
+from testkit.deployment import BenchUser, ldif_text, write_deployment
+from testkit.loadclient import LoadClient
+from testkit.serverproc import ServerProcess
 
 MB = 1024 * 1024
 
@@ -86,7 +87,7 @@ def _latency_text(samples: list[float]) -> str:
     return f"p50 {_ms(p['p50'])} / p95 {_ms(p['p95'])} / p99 {_ms(p['p99'])} ms"
 
 
-def _cpu_note(server: BenchServer, cpu_before: float, seconds: float, transactions: int) -> str:
+def _cpu_note(server: ServerProcess, cpu_before: float, seconds: float, transactions: int) -> str:
     """How busy the server was: a server below 100 % of a core was waiting for the load generator."""
     used = server.cpu() - cpu_before
     if seconds <= 0 or transactions <= 0:
@@ -102,7 +103,7 @@ def _raise_file_limit() -> None:
 
 
 # -- phase 1: throughput, latency, logon storm, reload -------------------------------
-def _sipp_rows(scale: Scale, work: Path, server: BenchServer) -> list[Row]:
+def _sipp_rows(scale: Scale, work: Path, server: ServerProcess) -> list[Row]:
     rows = []
     kamailio_available = kamailio_binary() is not None
     users_one = [BenchUser(i) for i in range(scale.sipp_calls_one)]
@@ -138,7 +139,7 @@ def _sipp_rows(scale: Scale, work: Path, server: BenchServer) -> list[Row]:
     return rows
 
 
-def _client_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[list[Row], int]:
+def _client_rows(scale: Scale, server: ServerProcess, first_user: int) -> tuple[list[Row], int]:
     """Closed-loop maxima and latency at half of them, load client, one connection."""
     rows = []
     client = LoadClient("127.0.0.1", server.sip_port, 1)
@@ -172,7 +173,7 @@ def _client_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[li
     return rows, first_user + 50
 
 
-def _storm_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[list[Row], int]:
+def _storm_rows(scale: Scale, server: ServerProcess, first_user: int) -> tuple[list[Row], int]:
     client = LoadClient("127.0.0.1", server.sip_port, min(scale.connections, 10))
     try:
         users = [BenchUser(i) for i in range(first_user, first_user + scale.storm_users)]
@@ -190,7 +191,7 @@ def _storm_rows(scale: Scale, server: BenchServer, first_user: int) -> tuple[lis
     return rows, first_user + scale.storm_users
 
 
-def _reload_rows(scale: Scale, server: BenchServer, first_user: int) -> list[Row]:
+def _reload_rows(scale: Scale, server: ServerProcess, first_user: int) -> list[Row]:
     client = LoadClient("127.0.0.1", server.sip_port, 1)
     try:
         client.logon([BenchUser(i) for i in range(first_user, first_user + 50)], window=50,
@@ -198,7 +199,7 @@ def _reload_rows(scale: Scale, server: BenchServer, first_user: int) -> list[Row
         dialogs = client.live_dialogs()
         # change every entry, so the reload builds a whole new cache and a full diff
         (server.workdir / "directory.ldif").write_text(ldif_text(server.users, renamed=True))
-        log_before = len(server.log_text())
+        log_before = len(server.log_text)
         started = time.monotonic()
         fired = []
 
@@ -210,7 +211,7 @@ def _reload_rows(scale: Scale, server: BenchServer, first_user: int) -> list[Row
         samples = client.open_loop(dialogs, workload="snapshot", rate=scale.reload_rate,
                                    count=int(scale.reload_rate * scale.reload_seconds),
                                    deadline=time.monotonic() + scale.reload_seconds + 30, tick=tick)
-        reload_line = [line for line in server.log_text()[log_before:].splitlines() if " reload " in line]
+        reload_line = [line for line in server.log_text[log_before:].splitlines() if " reload " in line]
         elapsed = re.search(r"(?:elapsed|seconds)=([0-9.]+)", " ".join(reload_line))
         return [Row(f"SnapshotDevice latency during reload ({scale.reload_rate:,.0f}/s)", _latency_text(samples),
                     "p99 <= 50 ms",

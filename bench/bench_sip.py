@@ -1,39 +1,13 @@
-"""SIP syntax layer figures: framer throughput, parse rate, parse+serialize rate (typical Lync INFO)."""
+"""SIP syntax layer figures: framer throughput, parse rate, parse+serialize rate (typical Lync INFO,
+testkit.messages.lync_info: the front end's Via above the client's, ~600 bytes of headers, ~400 of CSTA)."""
 from bench.common import rate, scale
 from rccserver.sip.framer import StreamFramer
 from rccserver.sip.parser import parse_message
-
-CSTA_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?>'
-    b'<MonitorStart xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">'
-    b"<monitorObject><deviceObject>tel:+13175551010</deviceObject></monitorObject>"
-    b"<extensions><privateData><private>"
-    b'<lcs:line xmlns:lcs="http://schemas.microsoft.com/Lcs/2005/04/RCCExtension">tel:+13175551010</lcs:line>'
-    b"</private></privateData></extensions></MonitorStart>"
-)
-
-
-def lync_info(cseq: int = 3) -> bytes:
-    """A typical in-dialog INFO from the Lync Front End (~520 bytes of headers, ~400 of CSTA)."""
-    return (
-        "INFO sip:rcc@rcc.example.com:11001;transport=tcp SIP/2.0\r\n"
-        "Via: SIP/2.0/TLS 10.0.0.5:5061;branch=z9hG4bK7a1c0f2e9d;ms-internal-info=\"ck1xWmZ9\"\r\n"
-        "Max-Forwards: 69\r\n"
-        "From: <sip:alice@example.com>;tag=9708e2df90;epid=bd23d94254\r\n"
-        "To: <sip:rcc@rcc.example.com>;tag=1fa3a090-e86b1dac-13c4-40030-647a3-edaf1a3-647a3\r\n"
-        "Call-ID: a3f0077597a645ed91dfed3bf7e88d93\r\n"
-        f"CSeq: {cseq} INFO\r\n"
-        "User-Agent: UCCP/2.0.6362.0 OC/2.0.6362.0 (Microsoft Office Communicator)\r\n"
-        "Content-Disposition: signal;handling=required\r\n"
-        "Content-Type: application/csta+xml\r\n"
-        f"Content-Length: {len(CSTA_BODY)}\r\n"
-        "\r\n"
-    ).encode() + CSTA_BODY
-
+from testkit.messages import lync_info
 
 def main() -> None:
     message = lync_info()
-    burst = b"".join(lync_info(n) for n in range(1, 101))  # 100 messages in one read
+    burst = b"".join(lync_info(cseq=n) for n in range(1, 101))  # 100 messages in one read
     chunked = [burst[i:i + 1400] for i in range(0, len(burst), 1400)]  # TCP-segment sized reads
 
     def frame_burst() -> None:

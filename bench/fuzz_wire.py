@@ -3,7 +3,7 @@
 Starts the real server (the e2e testbed, as tests/fuzz/test_fuzz_wire.py
 does), signs in a reference session, then sends mutated Lync-shaped messages in
 batches; after every batch the invariants of
-tests/fuzz/fuzz_wire_harness.run_batch are checked (server alive, reference
+testkit.wirefuzz.run_batch are checked (server alive, reference
 session answered and evented, OPTIONS answered on a fresh connection, no
 session or station leaked, RSS sampled). Stops at --count inputs or at
 --max-seconds. A broken invariant is reported (the batch, seed and the last
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fuzz.fuzz_wire_harness import InvariantBroken, ReferenceSession, rss_kib, run_batch, start_fuzz_server
+from testkit.wirefuzz import InvariantBroken, ReferenceSession, rss_kib, run_batch, start_fuzz_server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bench.deployment import free_port, wait_for_port
+from testkit.serverproc import free_port, wait_for_port
 
 CONFIG = Path(__file__).with_name("kamailio-responder.cfg")
 

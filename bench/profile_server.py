@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.deployment import BenchUser, ldif_text, write_deployment
-from bench.loadclient import LoadClient
+from testkit.deployment import BenchUser, ldif_text, write_deployment
+from testkit.loadclient import LoadClient
 
 WORKLOADS = ("snapshot", "makecall", "logon", "reload")
 
@@ -40,13 +40,13 @@ def drive(workload: str, port: int, server, count: int) -> str:
         dialogs = client.live_dialogs()
         if workload == "reload":
             (server.workdir / "directory.ldif").write_text(ldif_text(server.users, renamed=True))
-            before = len(server.log_text())
+            before = len(server.log_text)
             server.reload()
             deadline = time.monotonic() + 600
-            while " reload " not in server.log_text()[before:] and time.monotonic() < deadline:
+            while " reload " not in server.log_text[before:] and time.monotonic() < deadline:
                 client.closed_loop(dialogs, workload="snapshot", per_dialog=1, count=200,
                                    deadline=time.monotonic() + 30)
-            return [line for line in server.log_text()[before:].splitlines() if " reload " in line][-1]
+            return [line for line in server.log_text[before:].splitlines() if " reload " in line][-1]
         answered, seconds = client.closed_loop(dialogs, workload=workload, per_dialog=4, count=count,
                                                deadline=time.monotonic() + 600)
         return f"{answered} INFOs in {seconds:.1f} s ({dict(client.failures) or 'no failures'})"

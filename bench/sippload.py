@@ -16,8 +16,9 @@ from pathlib import Path
 
 import attrs
 
-from bench.deployment import BenchUser, free_port
-from bench.loadclient import CSTA_NS, RCC_NS
+from testkit.deployment import BenchUser
+from testkit.messages import ED3 as CSTA_NS, RCC_NS
+from testkit.serverproc import free_port
 
 
 def sipp_binary() -> str:

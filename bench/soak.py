@@ -40,16 +40,17 @@ import time
 from pathlib import Path
 
 from bench.common import percentiles
-from bench.deployment import REPO, BenchServer, BenchUser, cpu_seconds, ldif_text, write_deployment
-from bench.loadclient import LoadClient
 from rccserver import csta
-from tests.e2e.lyncclient import ED3, LyncClient
+from testkit.deployment import BenchUser, ldif_text, write_deployment
+from testkit.loadclient import LoadClient
+from testkit.lyncclient import SESSION_EXPIRES, LyncClient
+from testkit.messages import answer_call, get_csta_features, monitor_start
+from testkit.serverproc import ServerProcess, cpu_seconds, repo_env
 
 ALICE, BOB, HANK = BenchUser(0), BenchUser(1), BenchUser(2)
 LOAD_USERS = range(10, 60)  # the load process's 50 dialogs
 LOAD_CHUNK = 10.0  # seconds per load report, at most
 UNANSWERED_AFTER = 30.0
-SESSION_EXPIRES = 1800  # what the testbed's sessions negotiate; Lync refreshes at about half of it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -78,13 +79,12 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def reload_server(server: BenchServer) -> subprocess.CompletedProcess:
+def reload_server(server: ServerProcess) -> subprocess.CompletedProcess:
     """Change every directory entry (the heaviest reload: a whole new cache and a full diff),
     then `rccserver -reload`, as an administrator would."""
     (server.workdir / "directory.ldif").write_text(ldif_text(server.users, renamed=True))
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", "rccserver", "-reload", "--config", str(server.config_path)],
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=120, env=repo_env())
 
 
 # -- the load process -------------------------------------------------------------------
@@ -99,7 +99,7 @@ def measure_maximum(port: int, count: int) -> float:
         answered, seconds = client.closed_loop(dialogs, workload="snapshot", per_dialog=4, count=count,
                                                deadline=time.monotonic() + 120)
         for dialog in dialogs:
-            dialog.conn.send(dialog.request("BYE"))
+            dialog.conn.send(dialog.next_request("BYE"))
         client.run_until(lambda: not client.waiting, time.monotonic() + 10)
         return answered / seconds if seconds > 0 else 0.0
     finally:
@@ -178,20 +178,18 @@ def monitored(port: int, user: BenchUser) -> LyncClient:
     response = client.sign_in()
     if response.status != 200:
         raise RuntimeError(f"{user.uri} sign-in answered {response.status} {response.headers.get('Warning')}")
-    client.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{user.line}</deviceObject>'
-                f"</monitorObject></MonitorStart>")
+    client.csta(monitor_start(user.line))
     return client
 
 
-def call_cycle(server: BenchServer, client: LyncClient, user: BenchUser) -> None:
+def call_cycle(server: ServerProcess, client: LyncClient, user: BenchUser) -> None:
     status, body = server.admin("POST", "/api/calls", {"from": "tel:+13175550142", "to": user.extension})
     if status != 200:
         raise RuntimeError(f"POST /api/calls answered {status} {body}")
     call_id = body["call_id"]
     while client.wait_event("DeliveredEvent").connection.call_id != call_id:
         pass
-    answer = client.csta(f'<AnswerCall xmlns="{ED3}"><callToBeAnswered><callID>{call_id}</callID>'
-                         f"<deviceID>{user.line}</deviceID></callToBeAnswered></AnswerCall>")
+    answer = client.csta(answer_call(user.line, call_id))
     if not isinstance(answer, csta.AnswerCallResponse):
         raise RuntimeError(f"AnswerCall answered {answer!r}")
     client.wait_event("EstablishedEvent")
@@ -204,28 +202,25 @@ def call_cycle(server: BenchServer, client: LyncClient, user: BenchUser) -> None
 def refresh(client: LyncClient) -> None:
     """The RFC 4028 refresh Lync sends (UPDATE): without it the server rightly ends a
     long-lived session when its 1800 s session timer expires."""
-    cseq = client.request("UPDATE", extra=[("Supported", "timer"), ("Session-Expires", f"{SESSION_EXPIRES};refresher=uac")],
-                          content_type=None)
-    answer = client.wait_response(cseq, "UPDATE")
+    answer = client.refresh(SESSION_EXPIRES)
     if answer.status != 200:
         raise RuntimeError(f"UPDATE refresh answered {answer.status} {answer.reason}")
 
 
-def logon_cycle(server: BenchServer) -> None:
+def logon_cycle(server: ServerProcess) -> None:
     client = monitored(server.sip_port, HANK)
     try:
-        client.csta(f'<GetCSTAFeatures xmlns="{ED3}"/>')
+        client.csta(get_csta_features())
         if client.sign_out().status != 200:
             raise RuntimeError("the logon cycle's BYE was not answered 200")
     finally:
         client.close()
 
 
-def options_cycle(server: BenchServer) -> None:
+def options_cycle(server: ServerProcess) -> None:
     client = LyncClient("127.0.0.1", server.sip_port, user=ALICE.uri, line=ALICE.line)
     try:
-        cseq = client.request("OPTIONS", content_type=None)
-        if client.wait_response(cseq, "OPTIONS").status != 200:
+        if client.options().status != 200:
             raise RuntimeError("OPTIONS not answered 200")
     finally:
         client.close()

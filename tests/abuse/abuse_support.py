@@ -5,9 +5,9 @@ import resource
 import selectors
 import socket
 import time
-from unittest import mock
 
-from tests.e2e.lyncclient import ED3, LyncClient
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
 
 
 def connect_from(source: str, port: int, timeout: float = 5.0) -> socket.socket:
@@ -27,18 +27,8 @@ def connect_many(source: str, port: int, count: int, timeout: float = 15.0) -> l
 
 
 def lync_client_from(source: str, port: int, user: str, line: str, **kwargs) -> LyncClient:
-    """A LyncClient whose connection comes from `source`.
-
-    LyncClient has no source-address option; its constructor's one call to
-    socket.create_connection is given one here.
-    """
-    real = socket.create_connection
-
-    def sourced(address, timeout=None, source_address=None):
-        return real(address, timeout=timeout, source_address=(source, 0))
-
-    with mock.patch("tests.e2e.lyncclient.socket.create_connection", sourced):
-        return LyncClient("127.0.0.1", port, user=user, line=line, **kwargs)
+    """A LyncClient whose connection comes from `source`."""
+    return LyncClient("127.0.0.1", port, user=user, line=line, source_address=source, **kwargs)
 
 
 def monitored_session(source: str, port: int, user: str, line: str) -> LyncClient:

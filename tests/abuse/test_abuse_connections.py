@@ -19,7 +19,7 @@ import pytest
 from tests.abuse.abuse_support import (
     closed_among, closed_by_peer, connect_from, connect_many, monitored_session, raise_nofile, session_still_served,
 )
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 IDLE, HEADER, CAP = 3, 1, 20
 LEGIT = "127.0.0.2"

@@ -11,9 +11,10 @@ import signal
 import time
 
 
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.serverproc import ServerProcess
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.serverproc import ServerProcess
+from testkit.testbed import write_testbed
 
 USERS = {"alice": ("sip:alice@example.com", "tel:+1001"), "bob": ("sip:bob@example.com", "tel:+1002")}
 
@@ -58,7 +59,8 @@ def test_kill_9_during_calls_then_restart_frees_stations_and_lync_signs_in_again
             before = clients[0]
             old = LyncClient("127.0.0.1", restarted.sip_port, user=USERS["alice"][0], line=USERS["alice"][1])
             clients.append(old)
-            old.call_id, old.from_tag, old.to_tag, old.cseq = before.call_id, before.from_tag, before.to_tag, before.cseq
+            old.dialog.call_id, old.dialog.from_tag, old.dialog.to_tag, old.dialog.cseq = (
+                before.call_id, before.from_tag, before.to_tag, before.cseq)
             assert old.to_tag
             assert old.info(f'<GetCSTAFeatures xmlns="{ED3}"/>'.encode()).status == 481
             # ... so Lync signs in again with a new INVITE.

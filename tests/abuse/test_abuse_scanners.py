@@ -24,8 +24,8 @@ import pytest
 
 from tests.abuse.abuse_support import connect_from, lync_client_from, monitored_session, session_still_served
 from tests.abuse.abuse_udprelay import UdpToTcpRelay
-from tests.e2e.testbed import write_testbed
-from tests.fuzz.fuzz_mutator import DialogIds, seeds
+from testkit.testbed import write_testbed
+from testkit.mutator import DialogIds, seeds
 
 DENIED, REFERENCE, ALLOWED = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 USERS = ["alice", "bob", "nobody", "erin", "administrator", "1001", "1002"]

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from rccserver.commands import certs
-from tests.e2e.lyncclient import LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.testbed import write_testbed
 
 ALICE, ALICE_LINE = "sip:alice@example.com", "tel:+1001"
 

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bench import bench_server
-from bench.deployment import BenchUser, cic_text, ldif_text
 from bench.kamailio import kamailio_binary
-from bench.loadclient import Message, frame
 from bench.sippload import info_loop_scenario
 from rccserver.cic.data import load_cic_data
 from rccserver.directory.ldif import cache_from_ldif_text
 from rccserver.rcc.logon import LogonAttempt, decide_logon
 from rccserver.rcc.occupancy import OccupancyRegistry
+from testkit.deployment import BenchUser, cic_text, ldif_text
+from testkit.loadclient import LoadClient, Message, frame
 
 
 def test_generated_users_log_on_with_their_own_station(tmp_path):
@@ -87,8 +87,6 @@ def test_frame_recovers_messages_from_any_split(items, cuts, pings):
 
 
 def test_ok_answer_echoes_the_dialog_headers():
-    from bench.loadclient import LoadClient
-
     request = (b"INFO sip:fe@127.0.0.1:5 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:11001;branch=z9hG4bKa\r\n"
                b"f: <sip:rcc@rcc.example.com>;tag=s\r\nTo: <sip:u1@example.com>;tag=c\r\n"
                b"Call-ID: abc\r\nCSeq: 9 INFO\r\nContent-Type: application/csta+xml\r\n"
@@ -130,7 +128,7 @@ def test_smoke_run_drives_every_phase(tmp_path, monkeypatch):
 def test_cpu_seconds_agrees_with_os_times():
     import os
 
-    from bench.deployment import cpu_seconds
+    from testkit.serverproc import cpu_seconds
 
     sum(i * i for i in range(200_000))  # some CPU, so both counters are past zero
     times = os.times()

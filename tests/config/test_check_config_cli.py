@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from rccserver.cli import main
-from tests.e2e import testbed
+from testkit import testbed
 
 REPO = testbed.Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from rccserver.commands import certs
 from rccserver.commands.checkconfig import check_config
 from rccserver.server.config import ConfigError, load_config
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Exported from Lync 2026!"

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.serverproc import free_port, wait_for_port
+from testkit.serverproc import free_port, wait_for_port
 
 SCENARIOS = Path(__file__).parent / "sipp"
 

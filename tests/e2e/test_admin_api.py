@@ -7,8 +7,9 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.testbed import write_testbed
 
 
 @pytest.fixture(scope="module")

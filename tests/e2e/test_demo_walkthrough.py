@@ -7,9 +7,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from tests.e2e.serverproc import REPO, free_port
+from testkit.serverproc import REPO, free_port
 from tests.e2e.sipp import sipp_binary
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 
 def wait_until(predicate, timeout: float = 20.0, what: str = "condition"):

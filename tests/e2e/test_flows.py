@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from rccserver import csta
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.testbed import write_testbed
 
 ALICE_LINE = "tel:+1001;phone-context=dialstring"
 BOB_LINE = "tel:+1002"
@@ -304,7 +305,7 @@ def test_ed4_and_ed5_clients_are_answered_in_their_namespace(server):
     for edition in ("ed4", "ed5"):
         ns = ED3.replace("ed3", edition)
         client = LyncClient("127.0.0.1", server.sip_port, user="sip:bob@example.com", line=BOB_LINE)
-        from tests.e2e.lyncclient import request_system_status
+        from testkit.messages import request_system_status
 
         response = client.sign_in(body=request_system_status(BOB_LINE, ns))
         assert response.status == 200

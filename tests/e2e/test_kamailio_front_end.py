@@ -10,9 +10,9 @@ import pytest
 
 from rccserver import csta
 from tests.e2e.kamailio.proxy import KamailioProxy
-from tests.e2e.kamailio.routedclient import RoutedLyncClient
-from tests.e2e.lyncclient import ED3
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.testbed import write_testbed
 from test_sipp_flows import far_end_answers, monitored_sessions, place_call_when_monitored, run_flow  # noqa: E402
 
 ALICE = "sip:alice@example.com"
@@ -55,7 +55,7 @@ def test_dialog_through_kamailio_both_ways(keepalive_server, keepalive_proxy):
     server, proxy = keepalive_server, keepalive_proxy
     kamailio_rr = f"<sip:127.0.0.1:{proxy.port};transport=tcp;lr=on>"
     kamailio_via = f"SIP/2.0/TCP 127.0.0.1:{proxy.port};"
-    client = RoutedLyncClient("127.0.0.1", proxy.port, user=ALICE, line=LINE)
+    client = LyncClient("127.0.0.1", proxy.port, user=ALICE, line=LINE, follow_route=True)
     signed_in = client.sign_in()
     assert signed_in.status == 200, signed_in.headers.get("Warning")
     # The client sent no Record-Route: this one was added by Kamailio, seen by rccserver, copied into its 2xx.
@@ -112,7 +112,8 @@ def test_silent_client_behind_the_proxy_keeps_its_session(tmp_path):
     server = write_testbed(tmp_path / "rcc").start()
     try:
         with KamailioProxy(tmp_path, server.sip_port, fr_timer_ms=1000) as proxy:
-            client = RoutedLyncClient("127.0.0.1", proxy.port, user=ALICE, line=LINE, answer_server_requests=False)
+            client = LyncClient("127.0.0.1", proxy.port, user=ALICE, line=LINE, follow_route=True,
+                                answer_server_requests=False)
             assert client.sign_in().status == 200
             started = client.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{LINE}'
                                   f"</deviceObject></monitorObject></MonitorStart>")

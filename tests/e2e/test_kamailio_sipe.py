@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.kamailio.proxy import KamailioProxy
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 SOURCES = Path(__file__).parent / "kamailio" / "sipe"
 ALICE = "sip:alice@example.com"

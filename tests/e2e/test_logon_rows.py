@@ -11,8 +11,8 @@ import time
 import pytest
 
 from rccserver import csta
-from tests.e2e.lyncclient import LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.testbed import write_testbed
 
 
 @pytest.fixture(scope="module")

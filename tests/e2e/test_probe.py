@@ -6,7 +6,7 @@ Three layers of tests:
 * the probe against scripted loopback peers (a SIP peer that answers as told, TLS
   listeners that refuse in the ways administrators meet), to pin the client's
   protocol handling and its TLS diagnoses;
-* the probe, as a subprocess, against the real server (tests/e2e/serverproc.py).
+* the probe, as a subprocess, against the real server (testkit/serverproc.py).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from rccserver.commands.probe.hints import (
 from rccserver.commands.probe.report import Report, Status, render_json, render_text
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.uri import quote_string
-from tests.e2e.serverproc import REPO, ServerProcess, free_port
+from testkit.serverproc import REPO, ServerProcess, free_port
 
 ALICE = "sip:alice@example.com"
 ALICE_LINE = "tel:+1001"

@@ -6,8 +6,9 @@ so this test waits that long once; it is the slowest quirk test (~35 s).
 from __future__ import annotations
 
 from rccserver import csta
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.testbed import write_testbed
 
 ALICE = "sip:alice@example.com"
 LINE = "tel:+1001"

@@ -16,9 +16,9 @@ from typing import Callable
 import pytest
 
 from rccserver.commands import certs
-from tests.e2e.serverproc import ServerProcess
+from testkit.serverproc import ServerProcess
 from tests.e2e.sipp import SCENARIOS, StunnelClient, run_scenario
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 ALICE = "sip:alice@example.com"
 ALICE_LINE = "tel:+1001;phone-context=dialstring"  # extra parameter: the echo must be verbatim

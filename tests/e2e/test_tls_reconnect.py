@@ -9,8 +9,9 @@ import threading
 
 from rccserver.commands import certs
 from rccserver.sip import FramedMessage, StreamFramer, make_response, parse_message
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import ED3
+from testkit.testbed import write_testbed
 
 
 class TlsFrontEnd(threading.Thread):
@@ -55,15 +56,9 @@ def test_event_reaches_a_tls_dialog_over_a_new_verified_connection(tmp_path):
     front_end.start()
     try:
         context = ssl.create_default_context(cafile=str(cert_set.ca))
+        # our Contact: the front end's TLS listener
         client = LyncClient("127.0.0.1", server.sip_port, user="sip:alice@example.com", line="tel:+1001",
-                            tls_context=context)
-        original = client._headers
-
-        def headers(method, cseq, extra=()):  # our Contact: the front end's TLS listener
-            return [(n, f"<sip:127.0.0.1:{front_end.port};transport=tls>" if n == "Contact" else v)
-                    for n, v in original(method, cseq, extra)]
-
-        client._headers = headers
+                            tls_context=context, contact=f"sip:127.0.0.1:{front_end.port};transport=tls")
         assert client.sign_in().status == 200
         client.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>tel:+1001</deviceObject>'
                     f"</monitorObject></MonitorStart>")

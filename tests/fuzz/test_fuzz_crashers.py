@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from tests.e2e.lyncclient import LyncClient
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.testbed import write_testbed
 
 ALICE, ALICE_LINE = "sip:alice@example.com", "tel:+1001"
 BOB, BOB_LINE = "sip:bob@example.com", "tel:+1002"
@@ -25,13 +25,7 @@ BOB, BOB_LINE = "sip:bob@example.com", "tel:+1002"
 def sign_in_with_contact_transport(server, transport_param: str) -> LyncClient:
     client = LyncClient("127.0.0.1", server.sip_port, user=ALICE, line=ALICE_LINE)
     host, port = client.local[:2]
-    original = client._headers
-
-    def headers(method, cseq, extra=()):
-        return [(name, f"<sip:lync@{host}:{port};transport={transport_param}>" if name == "Contact" else value)
-                for name, value in original(method, cseq, extra)]
-
-    client._headers = headers
+    client.dialog.contact = f"sip:lync@{host}:{port};transport={transport_param}"
     response = client.sign_in()
     assert response.status == 200, response.headers.get("Warning")
     return client

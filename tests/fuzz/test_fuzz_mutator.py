@@ -7,9 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from rccserver import csta
 from rccserver.sip import FramedMessage, Request, StreamFramer, parse_message
-from tests.fuzz.fuzz_mutator import (
-    MUTATIONS, DialogIds, Mutator, content_length_mismatch, csta_requests, delete_header, duplicate_header,
-    seeds, split_everywhere, truncate,
+from testkit.messages import csta_requests
+from testkit.mutator import (
+    MUTATIONS, DialogIds, Mutator, content_length_mismatch, delete_header, duplicate_header, seeds,
+    split_everywhere, truncate,
 )
 
 IDS = DialogIds(user="sip:alice@example.com", line="tel:+1001", call_id="abc@lync", from_tag="ft", to_tag="tt",

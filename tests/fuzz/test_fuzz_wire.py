@@ -1,9 +1,9 @@
 """Wire fuzzing of the real server over TCP and TLS: the small profile of the default run.
 
 Each transport gets its own server (subprocess). Batches of mutated Lync-shaped
-messages (tests/fuzz/fuzz_mutator.py) are sent on short-lived connections while
+messages (testkit/mutator.py) are sent on short-lived connections while
 a reference session (bob, monitoring) lives on another; after every batch the
-invariants of fuzz_wire_harness.run_batch are checked (alive, reference served
+invariants of testkit.wirefuzz.run_batch are checked (alive, reference served
 and evented, OPTIONS answered, no session or station leaked). The long profile
 is `python -m bench.fuzz_wire --count 1000000`.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.fuzz_mutator import DialogIds, seeds
-from tests.fuzz.fuzz_wire_harness import (
+from testkit.mutator import DialogIds, seeds
+from testkit.wirefuzz import (
     FUZZ_LINE, FUZZ_USER, ReferenceSession, expected_state, rss_kib, run_batch, split_stream_answers,
     start_fuzz_server,
 )

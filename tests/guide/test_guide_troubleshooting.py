@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rccserver.rcc import logon
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "admin-guide.md"
@@ -59,7 +59,7 @@ def test_the_line_and_session_symptoms_are_covered(symptom):
     assert symptom in troubleshooting()
 
 
-# The testbed's users (tests/e2e/testbed.py) each produce one code.
+# The testbed's users (testkit/testbed.py) each produce one code.
 CASES = [
     ("sip:alice@example.com", "tel:+1001", "Cs_Success"),
     ("sip:alice@example.com", "tel:+1002", "Cs_LineNotAssigned"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from tests.e2e.serverproc import free_port
+from testkit.serverproc import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "schemas" / "ldap" / "rccserver-ad.schema"

@@ -12,7 +12,7 @@ import pytest
 from rccserver.server.config import load_config
 from rccserver.directory.cache import DirectoryError
 from rccserver.directory.ldap import load_from_ldap
-from tests.e2e.serverproc import free_port
+from testkit.serverproc import free_port
 from tests.ldap.conftest import POPULATION
 from tests.ldap.slapd_server import BIND_DN, BIND_PASSWORD, PAGE_LIMIT, USERS_DN, user_line, user_sam
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ldap3
 import pytest
 
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 from tests.ldap.conftest import POPULATION
 from tests.ldap.slapd_server import BIND_DN, PAGE_LIMIT, ROOT_DN, ROOT_PASSWORD, USERS_DN, user_line, user_sam
 from tests.reload.reload_support import logon_status, reload_cli, wait_log

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e import testbed
-from tests.e2e.lyncclient import LyncClient
+from testkit import testbed
+from testkit.lyncclient import LyncClient
 
 REPO = Path(__file__).resolve().parents[2]
 

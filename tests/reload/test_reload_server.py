@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.e2e.testbed import write_testbed
+from testkit.testbed import write_testbed
 from tests.reload.reload_support import (
     cic_with_zoe, ldif_with, lync_entry, logon_status, outcome, reload_cli, run_cli, sign_in, wait_log, wait_outcome,
 )
@@ -162,7 +162,7 @@ def test_live_sessions_that_would_now_be_refused_are_listed_and_stay_up(server):
         wait_log(server, "WARN", "reload-would-refuse", "sip:alice@example.com", "Cs_UserNotInDirectory")
         wait_log(server, "WARN", "reload-would-refuse", "sip:bob@example.com", "Cs_NoClientLicense")
         # Their sessions stay up: a CSTA request in the dialog is still answered.
-        from tests.e2e.lyncclient import request_system_status
+        from testkit.messages import request_system_status
         assert alice.info(request_system_status("tel:+1001")).status == 200
         assert alice.sign_out().status == 200
         assert bob.sign_out().status == 200

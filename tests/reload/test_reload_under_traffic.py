@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.e2e.lyncclient import LyncClient, request_system_status
-from tests.e2e.testbed import write_testbed
+from testkit.lyncclient import LyncClient
+from testkit.messages import request_system_status
+from testkit.testbed import write_testbed
 from tests.reload.reload_support import ldif_with, lync_entry
 
 FILLERS = 20_000

@@ -14,4 +14,4 @@ def test_bench_sip_smoke(monkeypatch, capsys):
 def test_bench_message_is_a_valid_lync_info():
     message = parse_message(bench_sip.lync_info())
     assert message.method == "INFO" and message.content_type == "application/csta+xml"
-    assert 200 <= len(bench_sip.lync_info()) - len(message.body) <= 600 and len(message.body) >= 350
+    assert 200 <= len(bench_sip.lync_info()) - len(message.body) <= 700 and len(message.body) >= 350

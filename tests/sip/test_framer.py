@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lync_messages import lync_info, sipe_invite
+from testkit.messages import lync_info, sipe_invite
 from rccserver.sip.framer import FramedMessage, FramingError, KeepAlive, StreamFramer
 from rccserver.sip.parser import SipParseError, parse_message
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lync_messages import CSTA_BODY, lync_info, sipe_invite
+from testkit.messages import CSTA_BODY, lync_info, sipe_invite
 from rccserver.sip.message import Request, Response
 from rccserver.sip.parser import SipParseError, parse_message
 from rccserver.sip.uri import SipUri, TelUri, parse_name_addr

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sip_strategies as s
-from lync_messages import lync_info, sipe_invite
+from testkit.messages import lync_info, sipe_invite
 from rccserver.sip.errors import SipParseError
 from rccserver.sip.headers import Headers
 from rccserver.sip.message import REASON_PHRASES, Request, Response, make_response, reason_phrase

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.e2e.serverproc import free_port, wait_for_port
+from testkit.serverproc import free_port, wait_for_port
 
 TEMPLATE = Path(__file__).with_name("kamailio.cfg")
 MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules",

@@ -1,7 +1,7 @@
 """Drive mutated SIP at a real server (subprocess) and check it stays healthy.
 
 Used by tests/fuzz/test_fuzz_wire.py (small profile) and bench/fuzz_wire.py
-(the long profile). The invariants checked after every batch:
+(the long profile); the inputs come from testkit.mutator. The invariants checked after every batch:
 
 * the server process is alive;
 * a reference session (bob, signed in and monitoring station 1002, on its own
@@ -27,13 +27,15 @@ from pathlib import Path
 
 import attrs
 
-from rccserver.commands import certs, csta
+from rccserver import csta
+from rccserver.commands import certs
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.errors import SipParseError
-from tests.e2e.lyncclient import ED3, LyncClient
-from tests.e2e.serverproc import ServerProcess
-from tests.e2e.testbed import write_testbed
-from tests.fuzz.fuzz_mutator import DialogIds, FuzzInput, Mutator, seeds
+from testkit.lyncclient import LyncClient
+from testkit.messages import monitor_start, snapshot_device
+from testkit.mutator import DialogIds, FuzzInput, Mutator, seeds
+from testkit.serverproc import ServerProcess, rss_bytes
+from testkit.testbed import write_testbed
 
 REFERENCE_USER, REFERENCE_LINE, REFERENCE_STATION = "sip:bob@example.com", "tel:+1002", "1002"
 FUZZ_USER, FUZZ_LINE = "sip:alice@example.com", "tel:+1001"
@@ -49,11 +51,8 @@ class InvariantBroken(AssertionError):
 
 
 def rss_kib(pid: int) -> int:
-    """VmRSS of a process in KiB, from /proc/PID/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise InvariantBroken(f"no VmRSS for pid {pid}")
+    """VmRSS of a process in KiB."""
+    return rss_bytes(pid) // 1024
 
 
 # -- server ------------------------------------------------------------------------
@@ -106,8 +105,7 @@ class ReferenceSession:
         response = self.client.sign_in()
         if response.status != 200:
             raise InvariantBroken(f"reference sign-in answered {response.status} {response.headers.get('Warning')}")
-        started = self.client.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>{REFERENCE_LINE}'
-                                   f"</deviceObject></monitorObject></MonitorStart>")
+        started = self.client.csta(monitor_start(REFERENCE_LINE))
         if not isinstance(started, csta.MonitorStartResponse):
             raise InvariantBroken(f"reference MonitorStart answered {started!r}")
         self.checks = 0
@@ -115,12 +113,10 @@ class ReferenceSession:
     def check(self, timeout: float = 10.0) -> None:
         # Refresh the session as Lync does (UPDATE): a run longer than the 1800 s session
         # interval otherwise ends the reference session by RFC 4028 expiry, correctly.
-        cseq = self.client.request("UPDATE", extra=[("Supported", "timer"), ("Session-Expires", "1800;refresher=uac")])
-        refreshed = self.client.wait_response(cseq, "UPDATE", timeout)
+        refreshed = self.client.refresh(timeout=timeout)
         if refreshed.status != 200:
             raise InvariantBroken(f"reference UPDATE refresh answered {refreshed.status} {refreshed.reason}")
-        answer = self.client.csta(f'<SnapshotDevice xmlns="{ED3}"><snapshotObject>{REFERENCE_LINE}'
-                                  f"</snapshotObject></SnapshotDevice>")
+        answer = self.client.csta(snapshot_device(REFERENCE_LINE))
         if not isinstance(answer, csta.SnapshotDeviceResponse):
             raise InvariantBroken(f"reference SnapshotDevice answered {answer!r}")
         status, body = self.fs.server.admin("POST", "/api/calls", {"from": "tel:+13175550100", "to": REFERENCE_STATION})

@@ -6,9 +6,9 @@ index printed by the harness.
 
 Seeds are what the Lync front end really sends on the RCC line (see
 reference/lync-rcc-protocol.md): INVITE with RequestSystemStatus, INFO with
-each CSTA request, UPDATE, BYE, OPTIONS, ACK. In-dialog seeds carry the
-Call-ID and tags of a live dialog (`DialogIds`) so that mutated INFOs reach the
-CSTA codec and services instead of stopping at a 481.
+each CSTA request (bodies from testkit.messages), UPDATE, BYE, OPTIONS, ACK.
+In-dialog seeds carry the Call-ID and tags of a live dialog (`DialogIds`) so
+that mutated INFOs reach the CSTA codec and services instead of stopping at a 481.
 """
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-ED3 = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
-ED5 = "http://www.ecma-international.org/standards/ecma-323/csta/ed5"
-RCC_NS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
+from testkit.messages import ED3, ED5, build_message, csta_requests
+
 CRLF = b"\r\n"
 
 
@@ -35,49 +34,6 @@ class DialogIds:
     host: str = "127.0.0.1"
     port: int = 5060
     transport: str = "TCP"
-
-
-def _conn(line: str, call: str = "c1") -> str:
-    return f"<callID>{call}</callID><deviceID>{line}</deviceID>"
-
-
-def csta_requests(line: str, ns: str = ED3) -> dict[str, str]:
-    """One body per CSTA service of SPEC section 7, on `line`."""
-    other = "tel:+15550199"
-    c = _conn(line)
-    bodies = {
-        "RequestSystemStatus": f'<extensions><privateData><private><lcs:line xmlns:lcs="{RCC_NS}">{line}'
-                               f"</lcs:line></private></privateData></extensions>",
-        "GetCSTAFeatures": "",
-        "MonitorStart": f"<monitorObject><deviceObject>{line}</deviceObject></monitorObject>",
-        "MonitorStop": "<monitorCrossRefID>1</monitorCrossRefID>",
-        "SnapshotDevice": f"<snapshotObject>{line}</snapshotObject>",
-        "MakeCall": f"<callingDevice>{line}</callingDevice><calledDirectoryNumber>{other}</calledDirectoryNumber>"
-                    f"<autoOriginate>doNotPrompt</autoOriginate>",
-        "AnswerCall": f"<callToBeAnswered>{c}</callToBeAnswered>",
-        "ClearConnection": f"<connectionToBeCleared>{c}</connectionToBeCleared>",
-        "HoldCall": f"<callToBeHeld>{c}</callToBeHeld>",
-        "RetrieveCall": f"<callToBeRetrieved>{c}</callToBeRetrieved>",
-        "AlternateCall": f"<heldCall>{c}</heldCall><activeCall>{_conn(line, 'c2')}</activeCall>",
-        "DeflectCall": f"<callToBeDiverted>{c}</callToBeDiverted><newDestination>{other}</newDestination>",
-        "SingleStepTransferCall": f"<activeCall>{c}</activeCall><transferredTo>{other}</transferredTo>",
-        "ConsultationCall": f"<existingCall>{c}</existingCall><consultedDevice>{other}</consultedDevice>",
-        "TransferCall": f"<heldCall>{c}</heldCall><activeCall>{_conn(line, 'c2')}</activeCall>",
-        "ConferenceCall": f"<heldCall>{c}</heldCall><activeCall>{_conn(line, 'c2')}</activeCall>",
-        "GenerateDigits": f"<connectionToSendDigits>{c}</connectionToSendDigits><charactersToSend>12#</charactersToSend>",
-        "SetForwarding": f"<device>{line}</device><forwardingType>forwardImmediate</forwardingType>"
-                         f"<activateForward>true</activateForward><forwardDN>{other}</forwardDN>",
-        "GetForwarding": f"<device>{line}</device>",
-        "SetDoNotDisturb": f"<device>{line}</device><doNotDisturbOn>true</doNotDisturbOn>",
-        "GetDoNotDisturb": f"<device>{line}</device>",
-    }
-    return {name: f'<?xml version="1.0" encoding="UTF-8"?><{name} xmlns="{ns}">{inner}</{name}>'
-            for name, inner in bodies.items()}
-
-
-def build_message(start: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
-    head = [start] + [f"{name}: {value}" for name, value in headers] + [f"Content-Length: {len(body)}"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
 def _headers(d: DialogIds, method: str, cseq: int, *, in_dialog: bool, call_id: str | None = None,

@@ -1,4 +1,4 @@
-"""A small, complete deployment written into a temp dir: config, AD LDIF, CIC data.
+"""The end-to-end testbed: a small, complete deployment written into a temp dir: config, AD LDIF, CIC data.
 
 Users (domain EXAMPLE; Line URIs tel:+<ext>):
   alice   line tel:+1001  station 1001  licensed                      -> Cs_Success
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.serverproc import ServerProcess, free_port
+from testkit.serverconfig import config_text
+from testkit.serverproc import ServerProcess, free_port
 
 USERS = [
     # sam, line, enabled
@@ -79,37 +80,8 @@ def write_testbed(directory: Path, *, sip_port: int | None = None, admin_port: i
     admin_port = admin_port or free_port()
     (directory / "directory.ldif").write_text(ldif_text())
     (directory / "cic.toml").write_text(cic_text(features))
-    # Keys given in line_extra replace the defaults below.
-    overridden = {item.split("=", 1)[0].strip() for item in line_extra.splitlines() if "=" in item}
-    line_defaults = "\n".join(
-        f"{key} = {value}"
-        for key, value in (("domain_name", '"rcc.example.com"'), ("transport", '"tcp"'),
-                           ("address", '"127.0.0.1"'), ("receive_port", sip_port),
-                           ("session_timeout", session_timeout))
-        if key not in overridden
-    )
     (directory / "rccserver.toml").write_text(
-        f"""[server]
-log_file = "rccserver.log"
-pid_file = "rccserver.pid"
-
-[line]
-{line_defaults}
-{line_extra}
-
-[directory]
-source = "ldif"
-ldif_file = "directory.ldif"
-netbios_domain = "EXAMPLE"
-
-[cic]
-data_file = "cic.toml"
-
-[switch]
-{switch_extra}
-
-[admin]
-listen = "127.0.0.1:{admin_port}"
-"""
+        config_text(sip_port=sip_port, admin_port=admin_port, session_timeout=session_timeout,
+                    line_extra=line_extra, switch_extra=switch_extra)
     )
-    return ServerProcess(directory / "rccserver.toml", sip_port, admin_port)
+    return ServerProcess(directory / "rccserver.toml", sip_port, admin_port, users=len(USERS))

@@ -1,4 +1,4 @@
-"""A purpose-built Lync front-end load client: raw non-blocking sockets, one selector.
+"""The Lync front end under load: thousands of dialogs on a few connections, one selector.
 
 It does what SIPp cannot express conveniently: pipelined logons of thousands of
 users over a few connections (the front end multiplexes all its users on a few
@@ -6,10 +6,10 @@ connections), open-loop INFO at a fixed rate with a latency sample per
 transaction, and answering the server's keep-alive INFOs in tens of thousands of
 dialogs while recording when each arrived.
 
-Messages are built from pre-encoded templates and responses are read with a
-minimal header scan (start line, Call-ID, CSeq, Content-Length): the client must
-stay cheap because it shares the machine's cores with the server. Every loop is
-bounded by a count and a deadline.
+Requests are written by `testkit.dialog`, as `LyncClient` writes them; responses
+are read with a minimal header scan (start line, Call-ID, CSeq, Content-Length):
+the client must stay cheap because it shares the machine's cores with the
+server. Every loop is bounded by a count and a deadline.
 """
 from __future__ import annotations
 
@@ -21,41 +21,12 @@ import socket
 import time
 from typing import Callable, Iterable
 
-from bench.deployment import BenchUser
-
-CSTA_NS = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
-RCC_NS = "http://schemas.microsoft.com/Lcs/2005/04/RCCExtension"
-SERVER_URI = "sip:rcc@rcc.example.com"
+from testkit.deployment import BenchUser
+from testkit.dialog import ClientDialog
+from testkit.messages import clear_connection, make_call, monitor_start, request_system_status, snapshot_device
 
 _HEADER = re.compile(rb"^(call-id|i|cseq|content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$", re.I | re.M)
 _CALL_ID_RE = re.compile(rb"<callID>([^<]+)</callID>")
-
-
-def request_system_status(line: str) -> bytes:
-    return (f'<?xml version="1.0"?><RequestSystemStatus xmlns="{CSTA_NS}"><extensions><privateData><private>'
-            f'<lcs:line xmlns:lcs="{RCC_NS}">{line}</lcs:line></private></privateData></extensions>'
-            f"</RequestSystemStatus>").encode()
-
-
-def monitor_start(line: str) -> bytes:
-    return (f'<?xml version="1.0"?><MonitorStart xmlns="{CSTA_NS}"><monitorObject>'
-            f"<deviceObject>{line}</deviceObject></monitorObject></MonitorStart>").encode()
-
-
-def snapshot_device(line: str) -> bytes:
-    return (f'<?xml version="1.0"?><SnapshotDevice xmlns="{CSTA_NS}">'
-            f"<snapshotObject>{line}</snapshotObject></SnapshotDevice>").encode()
-
-
-def make_call(line: str, called: str) -> bytes:
-    return (f'<?xml version="1.0"?><MakeCall xmlns="{CSTA_NS}"><callingDevice>{line}</callingDevice>'
-            f"<calledDirectoryNumber>{called}</calledDirectoryNumber></MakeCall>").encode()
-
-
-def clear_connection(line: str, call_id: str) -> bytes:
-    return (f'<?xml version="1.0"?><ClearConnection xmlns="{CSTA_NS}"><connectionToBeCleared>'
-            f"<callID>{call_id}</callID><deviceID>{line}</deviceID></connectionToBeCleared>"
-            f"</ClearConnection>").encode()
 
 
 class Message:
@@ -115,38 +86,19 @@ def frame(buffer: bytearray) -> list[tuple[bytes, bytes]]:
         del buffer[:total]
 
 
-class Dialog:
-    """One Lync user's RCC dialog, as the front end relays it."""
-
-    __slots__ = ("user", "conn", "call_id", "from_tag", "to_tag", "cseq", "state", "pending_call",
-                 "keepalives")
+class Dialog(ClientDialog):
+    """One Lync user's RCC dialog, as the front end relays it, on one of the client's connections."""
 
     def __init__(self, user: BenchUser, conn: "Connection") -> None:
-        self.user = user
+        super().__init__(user.uri, conn.local, call_id=f"{secrets.token_hex(8)}-{user.index}@fe.bench")
+        self.bench_user = user
         self.conn = conn
-        self.call_id = f"{secrets.token_hex(8)}-{user.index}@fe.bench"
-        self.from_tag = secrets.token_hex(4)
-        self.to_tag = ""
-        self.cseq = 0
         self.state = "new"
         self.pending_call: str | None = None  # a call made by MakeCall, to clear next
         self.keepalives: list[float] = []  # arrival times of the server's keep-alive INFOs
 
-    def request(self, method: str, body: bytes = b"", cseq: int | None = None) -> bytes:
-        if cseq is None:
-            self.cseq += 1
-            cseq = self.cseq
-        host, port = self.conn.local
-        to = f"<{SERVER_URI}>" + (f";tag={self.to_tag}" if self.to_tag else "")
-        typed = ("Content-Type: application/csta+xml\r\nContent-Disposition: signal;handling=required\r\n"
-                 if body else "")
-        extra = f"Contact: <sip:fe@{host}:{port};transport=tcp>\r\n" if method == "INVITE" else ""
-        head = (f"{method} {SERVER_URI} SIP/2.0\r\n"
-                f"Via: SIP/2.0/TCP {host}:{port};branch=z9hG4bK{secrets.token_hex(6)}\r\n"
-                f"Max-Forwards: 70\r\nFrom: <{self.user.uri}>;tag={self.from_tag}\r\nTo: {to}\r\n"
-                f"Call-ID: {self.call_id}\r\nCSeq: {cseq} {method}\r\n{extra}{typed}"
-                f"Content-Length: {len(body)}\r\n\r\n")
-        return head.encode() + body
+    def next_request(self, method: str, body: bytes = b"") -> bytes:
+        return self.request(method, body)[1]
 
 
 Handler = Callable[["Dialog", Message], None]
@@ -228,8 +180,8 @@ class LoadClient:
 
     # -- plumbing ------------------------------------------------------------
     def send(self, dialog: Dialog, method: str, body: bytes, on_answer: Callable[[Message], None]) -> None:
-        data = dialog.request(method, body)
-        self.waiting[(dialog.call_id.encode(), dialog.cseq)] = on_answer
+        cseq, data = dialog.request(method, body)
+        self.waiting[(dialog.call_id.encode(), cseq)] = on_answer
         dialog.conn.send(data)
 
     def poll(self, timeout: float) -> None:
@@ -308,9 +260,9 @@ class LoadClient:
                 return
             to_line = answer.header_lines(b"to", b"t")[0]
             dialog.to_tag = to_line.split(b";tag=", 1)[1].split(b";")[0].decode()
-            dialog.conn.send(dialog.request("ACK", cseq=dialog.cseq))
+            dialog.conn.send(dialog.ack(dialog.cseq))
             if monitor:
-                self.send(dialog, "INFO", monitor_start(dialog.user.line), lambda m: on_monitor(dialog, m))
+                self.send(dialog, "INFO", monitor_start(dialog.bench_user.line), lambda m: on_monitor(dialog, m))
             else:
                 finished(dialog, True)
 
@@ -334,11 +286,11 @@ class LoadClient:
         """The next CSTA request of a workload: "snapshot", or "makecall" (MakeCall, then
         ClearConnection of the call it made, alternating)."""
         if workload == "snapshot":
-            return snapshot_device(dialog.user.line)
+            return snapshot_device(dialog.bench_user.line)
         if dialog.pending_call is not None:
             call, dialog.pending_call = dialog.pending_call, None
-            return clear_connection(dialog.user.line, call)
-        return make_call(dialog.user.line, f"tel:+1555{dialog.user.index:07d}")
+            return clear_connection(dialog.bench_user.line, call)
+        return make_call(dialog.bench_user.line, f"tel:+1555{dialog.bench_user.index:07d}")
 
     def _check_answer(self, dialog: Dialog, answer: Message, workload: str) -> bool:
         if answer.status != 200:
