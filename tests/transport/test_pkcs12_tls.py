@@ -8,7 +8,6 @@ The .pfx files are made at test time from rccserver.commands.certs output; none 
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import socket
 import ssl
 import subprocess
@@ -17,9 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from rccserver.commands import certs
 from rccserver.transport.tls import (
@@ -31,6 +28,8 @@ from rccserver.transport.tls import (
     server_certificate_problems,
     server_context,
 )
+from issued_chain import issue_chain
+from tls_memory import handshake
 from transport_support import WAIT
 
 PASSWORD = b"Lync-Export-2026"
@@ -129,52 +128,11 @@ def test_password_file_loses_only_its_final_line_break(tmp_path, content, expect
     assert read_password_file(path) == expected
 
 
-def _ca(name: str, issuer=None, issuer_key=None, path_length=1):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject if issuer else subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def _intermediate(tmp_path) -> tuple[x509.Certificate, x509.Certificate, certs.KeyPair]:
-    """(root, intermediate, server pair issued by the intermediate); root written to tmp_path/root.pem."""
-    root, root_key = _ca("rccserver test root")
-    inter, inter_key = _ca("rccserver test issuing CA", root, root_key, path_length=0)
-    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    now = datetime.datetime.now(datetime.timezone.utc)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rcc.example.com")]))
-        .issuer_name(inter.subject).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .sign(inter_key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "leaf.pem", tmp_path / "leaf.key"
-    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-    return root, inter, certs.KeyPair(cert_path, key_path)
-
-
 def test_chain_inside_the_pfx_is_sent_leaf_upwards_without_the_root(cert_set, tmp_path, password_file):
-    root, inter, pair = _intermediate(tmp_path)
+    issued = issue_chain(tmp_path)
+    root, inter = issued.root, issued.intermediate
     # Windows writes the path in no particular order: root first here, and an unrelated CA.
-    pfx = write_pfx(tmp_path / "chain.pfx", pair, extra=[root, ca_cert(cert_set), inter])
+    pfx = write_pfx(tmp_path / "chain.pfx", issued.pair, extra=[root, ca_cert(cert_set), inter])
     identity = load_pkcs12(pfx, password_file)
     assert identity.chain == (inter,)
     listener_context = server_context(pfx, certificate_password_file=password_file)
@@ -183,24 +141,34 @@ def test_chain_inside_the_pfx_is_sent_leaf_upwards_without_the_root(cert_set, tm
 
 def test_handshake_with_a_pfx_identity_and_its_intermediate(start_listener, sink, cert_set, tmp_path,
                                                             password_file):
-    root, inter, pair = _intermediate(tmp_path)
-    pfx = write_pfx(tmp_path / "chain.pfx", pair, extra=[inter, root])
+    issued = issue_chain(tmp_path)
+    pfx = write_pfx(tmp_path / "chain.pfx", issued.pair, extra=[issued.intermediate, issued.root])
     context = server_context(pfx, certificate_password_file=password_file)
     listener = start_listener(sink, transport="tls", tls_context=context)
     # The client trusts only the root: the handshake works only if we send the intermediate.
-    client = ssl.create_default_context(cafile=str(tmp_path / "root.pem"))
+    client = ssl.create_default_context(cafile=str(issued.root_path))
     with client.wrap_socket(socket.create_connection(("127.0.0.1", listener.port), timeout=WAIT),
                             server_hostname="127.0.0.1") as sock:
         sock.sendall(OPTIONS)
         assert sink.next("message")[2] == OPTIONS
-        assert x509.load_der_x509_certificate(sock.getpeercert(binary_form=True)).subject == \
-            x509.load_pem_x509_certificate(pair.certificate.read_bytes()).subject
+        assert x509.load_der_x509_certificate(sock.getpeercert(binary_form=True)).subject == issued.leaf.subject
 
 
-def test_client_options_still_take_pem_files(cert_set):
-    # The existing signature keeps working beside the PKCS#12 path.
-    client_options("127.0.0.1", authority_certificates=[cert_set.ca],
-                   certificate=cert_set.client.certificate, private_key=cert_set.client.private_key)
+def test_client_options_with_pem_files_present_the_client_certificate(cert_set, tmp_path, password_file):
+    # The PEM signature keeps working beside the PKCS#12 path: a mutual-TLS listener with a
+    # .pfx identity sees the PEM client certificate, and the client verified the listener's.
+    server = server_context(write_pfx(tmp_path / "server.pfx", cert_set.server), None, [cert_set.ca], True,
+                            certificate_password_file=password_file)
+    options = client_options("127.0.0.1", authority_certificates=[cert_set.ca],
+                             certificate=cert_set.client.certificate, private_key=cert_set.client.private_key)
+    client, listener = handshake(options, server, send=OPTIONS)
+    assert (client.failure(), listener.failure()) == (None, None)
+    assert listener.app.received == OPTIONS
+    client_subject = _load_pair(cert_set.client)[0].subject
+    server_subject, ca_subject = _load_pair(cert_set.server)[0].subject, ca_cert(cert_set).subject
+    assert listener.peer_subject() == client_subject
+    assert listener.verified_chain() == [client_subject, ca_subject]
+    assert client.verified_chain() == [server_subject, ca_subject]
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -266,7 +234,8 @@ def test_not_yet_valid_certificate_is_refused_with_an_injected_clock(cert_set, t
     after = leaf.not_valid_after_utc + datetime.timedelta(seconds=1)
     with pytest.raises(TlsConfigError, match="expired on"):
         server_context(pfx, certificate_password_file=password_file, now=after)
-    server_context(pfx, certificate_password_file=password_file, now=leaf.not_valid_before_utc)
+    assert server_context(pfx, certificate_password_file=password_file, now=leaf.not_valid_before_utc).identity.leaf \
+        == leaf  # valid from its first second
 
 
 def test_certificate_without_server_auth_eku_is_refused(cert_set, tmp_path, password_file):
@@ -280,12 +249,17 @@ def test_mutual_tls_with_a_pfx_checks_client_certificates_for_client_auth(cert_s
     identity = load_pkcs12(write_pfx(tmp_path / "server.pfx", cert_set.server), password_file)
     assert server_certificate_problems(identity, mutual_tls=True) == []
     context = server_context(identity.source, None, [cert_set.ca], True, certificate_password_file=password_file)
-    # Our own certificate needs no clientAuth; the peer's does (checked in the handshake).
-    wrong_eku = x509.load_pem_x509_certificate(cert_set.variant("client-wrongeku").certificate.read_bytes())
-    from OpenSSL import SSL, crypto
-    connection = SSL.Connection(context.context, None)
-    assert context._verify(connection, crypto.X509.from_cryptography(wrong_eku), 0, 0, 1) is False
-    assert "lacks the clientAuth extended key usage" in context.verify_failure(connection)
+    # Our own certificate needs no clientAuth; the peer's does, and the handshake refuses it.
+    wrong = cert_set.variant("client-wrongeku")
+    options = client_options("127.0.0.1", authority_certificates=[cert_set.ca],
+                             certificate=wrong.certificate, private_key=wrong.private_key)
+    client, listener = handshake(options, context, send=OPTIONS)
+    assert listener.app.received == b"" and not listener.app.handshake_done
+    assert client.failure() is not None and listener.failure() is not None
+    # OpenSSL's own purpose check (X509_V_ERR_INVALID_PURPOSE) refuses it before ours would
+    subject = _load_pair(wrong)[0].subject.rfc4514_string()
+    assert context.verify_failure(listener.connection) == \
+        f"client certificate is not meant for client authentication (EKU) (depth 0: {subject})"
 
 
 def test_pfx_with_a_private_key_file_is_contradictory(cert_set, tmp_path, password_file):
