@@ -69,7 +69,7 @@ from rccserver.switch.events import (
     SwitchEvent,
     Transferred,
 )
-from rccserver.switch.interface import CallResult, ConferenceResult
+from rccserver.switch.interface import CallResult, ConferenceResult, StationTerminal
 from rccserver.switch.model import (
     CallView,
     ConnectionId,
@@ -131,6 +131,8 @@ class _Call:
     last_redirection_device: str | None = None
     parties: dict[str, _Party] = attrs.Factory(dict)
     offered_to: set[str] = attrs.Factory(set)  # forwarding loop guard
+    # a prompted MakeCall: (device, is_station) to offer once the calling phone is off-hook
+    pending_offer: tuple[str, bool] | None = None
 
 
 @attrs.define(eq=False)
@@ -142,6 +144,7 @@ class _Station:
         lambda: {t: ForwardingSetting(t, False) for t in ForwardingType}
     )
     calls: dict[str, _Party] = attrs.Factory(dict)  # call id -> this station's connection
+    terminal: StationTerminal | None = None  # a real phone carries this station's calls
 
 
 class EmbeddedSwitch:
@@ -161,6 +164,9 @@ class EmbeddedSwitch:
         # Told when a timer (not a service) left events in the outbox, so they are delivered
         # without waiting for the next request.
         self.on_timer_events: Callable[[], None] | None = None
+        # Told, after every operation, of the events it produced (terminals follow the calls).
+        self._change_observers: list[Callable[[list[SwitchEvent]], None]] = []
+        self._batch: list[SwitchEvent] = []
         self._stations: dict[str, _Station] = {}
         self._calls: dict[str, _Call] = {}
         self._call_numbers = itertools.count(1)
@@ -181,6 +187,17 @@ class EmbeddedSwitch:
         if not is_valid_extension(extension):
             raise ValueError(f"station extension must be 1-32 digits, '*' or '#' (got {extension!r})")
         self._stations.setdefault(extension, _Station(extension))
+
+    def set_terminal(self, extension: str, terminal: StationTerminal | None) -> None:
+        """A real phone now carries the station's calls (None: simulated again)."""
+        self._station(extension).terminal = terminal
+
+    def terminal_of(self, extension: str) -> StationTerminal | None:
+        station = self._stations.get(extension)
+        return station.terminal if station is not None else None
+
+    def add_change_observer(self, observer: Callable[[list[SwitchEvent]], None]) -> None:
+        self._change_observers.append(observer)
 
     def remove_station(self, extension: str) -> None:
         """Take a station out of service: its calls are cleared first."""
@@ -204,10 +221,29 @@ class EmbeddedSwitch:
             call = self._new_call(st.extension, device)
             caller = self._join(call, st.extension, True)
             self._step(caller, I.INITIATE, cause)
+            if st.terminal is not None and cause is Cause.MAKE_CALL:
+                # ECMA-269 autoOriginate "prompt": the station's phone is called first and
+                # the destination only once it is off-hook (originate()).
+                call.pending_offer = (device, is_station)
+                return CallResult(call.call_id)
             self._step(caller, I.ORIGINATE, Cause.NORMAL)
             self._offer(call, device, is_station, Cause.NEW_CALL, Cause.NORMAL)
             self._drop_if_empty(call)
             return CallResult(call.call_id)
+
+    def originate(self, station: str, call_id: str) -> None:
+        """The prompted phone went off-hook: the call proceeds to its destination."""
+        party = self._connection(station, call_id)
+        call = party.call
+        if call.pending_offer is None:
+            raise SwitchError(STATE_INCOMPATIBILITY, "invalidConnectionState", f"call {call_id} waits for no phone")
+        connection_fsm.check(party.state, I.ORIGINATE)
+        device, is_station = call.pending_offer
+        call.pending_offer = None
+        with self._operation():
+            self._step(party, I.ORIGINATE, Cause.NORMAL)
+            self._offer(call, device, is_station, Cause.NEW_CALL, Cause.NORMAL)
+            self._drop_if_empty(call)
 
     def answer_call(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
@@ -218,6 +254,11 @@ class EmbeddedSwitch:
                 f"call {call_id} rings at remote number {party.remote_number}; only that phone can answer",
             )
         connection_fsm.check(party.state, I.ANSWER)
+        terminal = self._stations[station].terminal
+        if terminal is not None:
+            # Only the phone can go off-hook: ask it; Established follows when it does.
+            terminal.answer_requested(station, call_id)
+            return
         with self._operation():
             self._answer(party)
 
@@ -350,6 +391,10 @@ class EmbeddedSwitch:
         connection_fsm.check(held.state, I.CONFERENCE)
         connection_fsm.check(active.state, I.CONFERENCE_CONSULTED)
         held_others, active_others = self._others_to_merge(held, active)
+        for party in (held, *held_others, *active_others):
+            terminal = self._stations[party.device].terminal if party.is_station else None
+            if terminal is not None:
+                terminal.conference_requested(party.device, party.call.call_id)  # raises when it cannot mix
         self._refuse_ringing(held_others + active_others, held_call_id)
         size = 1 + len(held_others) + len(active_others)
         if size > self.options.max_conference_parties:
@@ -390,6 +435,9 @@ class EmbeddedSwitch:
                 OPERATION, "valueOutOfRange", f"digits must be 1-{MAX_DIGITS_PER_REQUEST} of 0-9*#A-D (got {digits!r})"
             )
         connection_fsm.check(party.state, I.GENERATE_DIGITS)
+        terminal = self._stations[station].terminal
+        if terminal is not None:
+            terminal.digits_requested(station, call_id, digits)  # raises when they cannot be sent
         with self._operation():
             self._step(party, I.GENERATE_DIGITS, Cause.NORMAL, digits=digits)
 
@@ -529,8 +577,11 @@ class EmbeddedSwitch:
             self._drop_if_empty(call)
 
     def station_answer(self, station: str, call_id: str) -> None:
-        """The user picks up the desk phone."""
-        self.answer_call(station, call_id)
+        """The user picks up the desk phone (for a prompted MakeCall: see originate())."""
+        party = self._connection(station, call_id)
+        connection_fsm.check(party.state, I.ANSWER)
+        with self._operation():
+            self._answer(party)
 
     def station_hangup(self, station: str, call_id: str) -> None:
         """The user hangs up the desk phone."""
@@ -855,6 +906,10 @@ class EmbeddedSwitch:
             self._depth -= 1
             if self._depth == 0:
                 self._flush()
+                if self._change_observers and self._batch:
+                    batch, self._batch = self._batch, []
+                    for observer in self._change_observers:
+                        observer(batch)
 
     def _flush(self) -> None:
         if self._flushing:
@@ -863,6 +918,8 @@ class EmbeddedSwitch:
         try:
             while self._pending:
                 event = self._pending.pop(0)
+                if self._change_observers:
+                    self._batch.append(event)
                 if self._listener is None:
                     self._outbox.append(event)
                 else:

@@ -86,6 +86,26 @@ class Switch(Protocol):
     def take_events(self) -> list[SwitchEvent]: ...
 
 
+class StationTerminal(Protocol):
+    """A real phone that carries a station's calls (a SIP desk phone).
+
+    The call model stays the switch's; a terminal only decides what the switch
+    cannot do alone.  A MakeCall from its station is prompted (the phone is called
+    first, `EmbeddedSwitch.originate` once it is off-hook), and these requests, which
+    only the phone can carry out, are handed to it.  Each raises SwitchError when
+    the phone cannot do it, and changes no state itself.
+    """
+
+    def answer_requested(self, station: str, call_id: str) -> None:
+        """AnswerCall: make the ringing phone go off-hook (Established follows when it does)."""
+
+    def conference_requested(self, station: str, call_id: str) -> None:
+        """ConferenceCall would join this connection to a conference."""
+
+    def digits_requested(self, station: str, call_id: str, digits: str) -> None:
+        """GenerateDigits on this connection: send the digits to the far end."""
+
+
 @runtime_checkable
 class OutsideWorld(Protocol):
     def place_call(self, origin: str, destination: str) -> CallResult: ...
@@ -93,6 +113,7 @@ class OutsideWorld(Protocol):
     def external_hangup(self, call_id: str, device: str | None = None) -> None: ...
     def station_answer(self, station: str, call_id: str) -> None: ...
     def station_hangup(self, station: str, call_id: str) -> None: ...
+    def originate(self, station: str, call_id: str) -> None: ...
 
 
 def station_list(extensions: Iterable[str]) -> tuple[str, ...]:
