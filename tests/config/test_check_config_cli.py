@@ -83,7 +83,8 @@ def test_unusable_tls_key_is_an_error(tmp_path, capsys):
         'transport = "tcp"',
         f'transport = "tls"\ncertificate = "{cert_set.server.certificate}"\nprivate_key = "{cert_set.client.private_key}"')
     path.write_text(text)
-    assert_invalid(*check(capsys, path), "line")
+    assert_invalid(*check(capsys, path), f"{path}: line: {cert_set.client.private_key}: private key does not match "
+                                         f"the certificate in {cert_set.server.certificate}")
 
 
 @pytest.mark.parametrize("argv", [["check-config", "--config", "/nonexistent/rcc.toml"]])

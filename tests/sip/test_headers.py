@@ -19,11 +19,41 @@ def test_canonical_name(raw, canonical):
     assert canonical_name(raw) == canonical
 
 
-def test_every_compact_form_expands():
-    assert len(COMPACT_FORMS) == 20
-    for short, long in COMPACT_FORMS.items():
+# The compact forms of IANA's SIP header field registry, with the RFC that assigned each.
+IANA_COMPACT_FORMS = {
+    "a": "Accept-Contact",  # RFC 3841
+    "b": "Referred-By",  # RFC 3892
+    "c": "Content-Type",  # RFC 3261
+    "d": "Request-Disposition",  # RFC 3841
+    "e": "Content-Encoding",  # RFC 3261
+    "f": "From",  # RFC 3261
+    "i": "Call-ID",  # RFC 3261
+    "j": "Reject-Contact",  # RFC 3841
+    "k": "Supported",  # RFC 3261
+    "l": "Content-Length",  # RFC 3261
+    "m": "Contact",  # RFC 3261
+    "n": "Identity-Info",  # RFC 4474
+    "o": "Event",  # RFC 6665
+    "r": "Refer-To",  # RFC 3515
+    "s": "Subject",  # RFC 3261
+    "t": "To",  # RFC 3261
+    "u": "Allow-Events",  # RFC 6665
+    "v": "Via",  # RFC 3261
+    "x": "Session-Expires",  # RFC 4028
+    "y": "Identity",  # RFC 8224
+}
+
+
+def test_every_compact_form_of_the_registry_expands():
+    assert COMPACT_FORMS == IANA_COMPACT_FORMS
+    for short, long in IANA_COMPACT_FORMS.items():
         assert canonical_name(short) == long == canonical_name(short.upper())
         assert canonical_name(long.lower()) == long
+
+
+@pytest.mark.parametrize("letter", sorted(set("abcdefghijklmnopqrstuvwxyz") - set(IANA_COMPACT_FORMS)))
+def test_a_letter_that_is_no_compact_form_stays_itself(letter):
+    assert canonical_name(letter) == letter.upper()
 
 
 def test_lookups_are_case_insensitive_and_ordered():
