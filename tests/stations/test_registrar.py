@@ -396,3 +396,14 @@ def test_the_counters():
         "bindings_added": 1, "bindings_refreshed": 1, "bindings_removed": 1, "bindings_expired": 0}
     counters.requests = 0  # a copy
     assert registrar.counters.requests == 7
+
+
+@pytest.mark.parametrize("settings", [
+    {"min_expires": 0},
+    {"min_expires": 600, "max_expires": 60},
+    {"min_expires": 600, "default_expires": 300},
+    {"max_bindings_per_station": 0},
+])
+def test_settings_that_make_no_sense_are_refused(settings):
+    with pytest.raises(ValueError):
+        new_registrar(**settings)
