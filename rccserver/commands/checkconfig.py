@@ -3,7 +3,8 @@
 Errors make the configuration invalid (exit 2); doubtful but legal data is a
 warning: a missing I3_FEATURE_LYNC licence, a domain account shared by two CIC
 users, Lync users whose line is no station, CIC users without a Lync user,
-directory entries that look like Lync users but cannot be used. Our TLS
+directory entries that look like Lync users but cannot be used, SIP stations
+without a [stations_line] for their phones to register with. Our TLS
 certificate (PEM or PKCS#12) must load, match its key, be valid now and carry
 the serverAuth EKU; one that expires within 30 days, an authority certificate
 that is no CA, or a key or password file that every local user can read, is a
@@ -186,6 +187,10 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
     result.errors.extend(str(error) for error in reading.errors)
     line = reading.section("line", needs=TLS_KEYS)
     if line is not None:
+        if line.transport != "tls" and reading.known("stations_line.transports") \
+                and "tls" in reading.value("stations_line.transports"):
+            # The stations line's TLS listener serves [line]'s certificate (no client certificates).
+            line = attrs.evolve(line, transport="tls", mutual_tls=False)
         _tls(reading.path, line, result, now)
     directory = _directory(reading, result)
     if not reading.known("cic.data_file"):
@@ -199,6 +204,10 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
     if not cic.has_feature(LYNC_FEATURE):
         result.warnings.append(f"{cic_file}: licenses.features: no {LYNC_FEATURE}: every logon "
                                f"will be refused with Cs_NoFeatureLicense")
+    if cic.sip_stations and not reading.has_stations_line:
+        extensions = ", ".join(station.extension for station in cic.sip_stations)
+        result.warnings.append(f"{cic_file}: stations: SIP station(s) {extensions} can never register: "
+                               f"{reading.path} has no [stations_line]")
     for account, ids in sorted(cic.shared_domain_accounts().items()):
         result.warnings.append(f"{cic_file}: users: domain account {account} is shared by "
                                f"{', '.join(ids)}: their logons get Cs_AmbiguousUser")

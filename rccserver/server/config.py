@@ -99,6 +99,27 @@ class AdminConfig:
 
 
 @attrs.frozen
+class StationsLineConfig:
+    """[stations_line] (SPEC section 9): where SIP desk phones register and call.
+
+    TLS uses [line]'s certificate (PEM with private_key, or PKCS#12), without mutual TLS.
+    `access` is the stations line's own list: [line]'s is for Lync front ends, not phones."""
+
+    address: str
+    port: int
+    transports: tuple[str, ...]
+    tls_port: int
+    realm: str  # the digest realm; [line] domain_name unless set
+    min_expires: int
+    max_expires: int
+    access: str
+    access_exceptions: tuple[str, ...]
+    max_connections_per_source: int
+    idle_timeout: float
+    header_timeout: float
+
+
+@attrs.frozen
 class Config:
     path: str
     server: ServerConfig
@@ -107,6 +128,8 @@ class Config:
     cic: CicConfig
     switch: SwitchConfig
     admin: AdminConfig
+    # None when the file has no [stations_line]: no SIP stations (SPEC section 9).
+    stations_line: StationsLineConfig | None = None
 
 
 # -- checks: each returns an error message or None ---------------------------------
@@ -157,6 +180,29 @@ def _cidrs(values: list[str]) -> str | None:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
             return f"entry {index} {value!r} is not an IP address or CIDR network"
+    return None
+
+
+STATION_TRANSPORTS = ("udp", "tcp", "tls")
+
+
+def _station_transports(values: tuple[str, ...]) -> str | None:
+    if not values:
+        return 'must name at least one of "udp", "tcp", "tls"'
+    for index, value in enumerate(values):
+        if value not in STATION_TRANSPORTS:
+            return f'entry {index} {value!r} is not one of "udp", "tcp", "tls"'
+        if value in values[:index]:
+            return f"entry {index} {value!r} is listed twice"
+    return None
+
+
+def _realm(value: str) -> str | None:
+    # It goes into a quoted-string of WWW-Authenticate, and into every stored ha1.
+    if not value.strip():
+        return "must not be empty"
+    if any(char in value for char in '"\\') or any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return f"must not contain quotes, backslashes or control characters (got {value!r})"
     return None
 
 
@@ -237,10 +283,26 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
     "admin": {
         "listen": (str, "127.0.0.1:8011", _listen),
     },
+    "stations_line": {
+        "address": (str, "0.0.0.0", _ip_address),
+        "port": (int, 5060, _port),
+        "transports": ([str], ["udp", "tcp"], _station_transports),
+        "tls_port": (int, 5061, _port),
+        "realm": (str, None, _realm),  # None: [line] domain_name (filled in by check_dependencies)
+        "min_expires": (int, 60, _range(low=1)),
+        "max_expires": (int, 3600, _range(low=1)),
+        "access": (str, "granted", _one_of("granted", "denied")),
+        "access_exceptions": ([str], [], _cidrs),
+        "max_connections_per_source": (int, 64, _range(low=1)),
+        "idle_timeout": (float, 3600.0, _range(low=1)),
+        "header_timeout": (float, 30.0, _range(low=1)),
+    },
 }
+# Tables that may be left out altogether: absent, their section is None (not the defaults).
+OPTIONAL_TABLES = ("stations_line",)
 SECTIONS = {
     "server": ServerConfig, "line": LineConfig, "directory": DirectoryConfig,
-    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig,
+    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "stations_line": StationsLineConfig,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string"}
 
@@ -299,6 +361,8 @@ class _Reader:
         return self.values[key]
 
     def read_table(self, name: str) -> None:
+        if name in OPTIONAL_TABLES and name not in self.doc.data:
+            return
         raw = self.doc.data.get(name, {})
         if not isinstance(raw, dict):
             self.fail(name, "must be a table")
@@ -335,10 +399,17 @@ class _Reader:
             elif self.known("line.authority_certificates") and not self["line.authority_certificates"]:
                 self.fail("line.authority_certificates", "mutual TLS needs at least one CA certificate")
         self._check_ldap()
+        self._check_stations_line()
+
+    def stations_use_tls(self) -> bool:
+        return self.known("stations_line.transports") and "tls" in self["stations_line.transports"]
 
     def _check_tls_files(self) -> None:
         keys = ("transport", "certificate", "private_key", "certificate_password_file", "authority_certificates")
-        if not self.known(*(f"line.{key}" for key in keys)) or self["line.transport"] != "tls":
+        if not self.known(*(f"line.{key}" for key in keys)):
+            return
+        line_tls = self["line.transport"] == "tls"
+        if not line_tls and not self.stations_use_tls():
             return
         certificate = self["line.certificate"]
         # A PKCS#12 file (what Lync's certificate export writes) holds the key itself.
@@ -347,7 +418,11 @@ class _Reader:
         for key in needed:
             path = self[f"line.{key}"]
             if path is None and key != "certificate_password_file":
-                self.fail(f"line.{key}", 'required when transport = "tls"')
+                if line_tls:
+                    self.fail(f"line.{key}", 'required when transport = "tls"')
+                else:  # the key is absent from [line]: point at what asks for it
+                    self.fail("stations_line.transports", f'"tls" needs [line] {key}: the stations line '
+                                                          f"uses the RCC line's certificate")
             elif path is not None and not os.path.isfile(path):
                 self.fail(f"line.{key}", f"file not found: {path}")
         if pkcs12 and self["line.private_key"] is not None:
@@ -360,6 +435,35 @@ class _Reader:
             if not os.path.isfile(path):
                 self.fail("line.authority_certificates", f"file not found: {path}")
 
+    def _check_stations_line(self) -> None:
+        if "stations_line" not in self.doc.data:
+            return
+        if self.known("stations_line.realm") and self["stations_line.realm"] is None:
+            if self.known("line.domain_name"):
+                self.values["stations_line.realm"] = self["line.domain_name"]
+            else:
+                del self.values["stations_line.realm"]  # its default is unknown while domain_name is wrong
+        if self.known("stations_line.min_expires", "stations_line.max_expires") \
+                and self["stations_line.min_expires"] > self["stations_line.max_expires"]:
+            self.fail("stations_line.min_expires",
+                      f"must not exceed stations_line.max_expires ({self['stations_line.max_expires']})")
+        if not self.known("stations_line.transports", "stations_line.port", "stations_line.tls_port"):
+            return
+        transports = self["stations_line.transports"]
+        port, tls_port = self["stations_line.port"], self["stations_line.tls_port"]
+        # Port 0 picks a free port per listener, so it never collides.
+        if "tls" in transports and tls_port and tls_port == port and "tcp" in transports:
+            self.fail("stations_line.tls_port", f"must differ from stations_line.port ({port}): TCP listens there")
+        if not self.known("line.receive_port", "line.address", "stations_line.address"):
+            return
+        receive_port = self["line.receive_port"]
+        if receive_port == 0 or not _overlap(self["line.address"], self["stations_line.address"]):
+            return
+        # UDP may share the RCC line's port (that one is TCP); TCP and TLS may not.
+        for transport, key, value in (("tcp", "stations_line.port", port), ("tls", "stations_line.tls_port", tls_port)):
+            if transport in transports and value == receive_port:
+                self.fail(key, f"{value} is the RCC line's port (line.receive_port): choose another")
+
     def _check_ldap(self) -> None:
         if not self.known("directory.source") or self["directory.source"] != "ldap":
             return
@@ -371,6 +475,12 @@ class _Reader:
         if self.known("directory.bind_dn", "directory.password_file") \
                 and self["directory.bind_dn"] and not self["directory.password_file"]:
             self.fail("directory.password_file", "required with directory.bind_dn")
+
+
+def _overlap(first: str, second: str) -> bool:
+    """Whether listening on both addresses (same port) would collide."""
+    wildcards = ("0.0.0.0", "::")
+    return first == second or first in wildcards or second in wildcards
 
 
 @attrs.frozen
@@ -412,6 +522,11 @@ class ConfigReading:
         if self.errors:
             return None
         return Config(path=self.path, **{name: self.section(name) for name in SCHEMA})
+
+    @property
+    def has_stations_line(self) -> bool:
+        """The file has a [stations_line] table (whether or not its keys are valid)."""
+        return any(key.startswith("stations_line.") for key in self.defaults)
 
 
 def read_config(path: str | os.PathLike[str]) -> ConfigReading:

@@ -193,7 +193,7 @@ def test_every_bad_key_of_the_config_is_reported(tmp_path):
     path = setup(tmp_path, config=config)
     result = check_config(path)
     assert result.errors == [
-        f"{path}:16: switsch: unknown table [switsch] (known: server, line, directory, cic, switch, admin)",
+        f"{path}:16: switsch: unknown table [switsch] (known: {', '.join(SCHEMA)})",
         f"{path}:2: server.log_level: must be one of 'debug', 'info', 'warn', 'error' (got 'loud')",
         f"{path}:7: line.recieve_port: unknown key (known: {', '.join(SCHEMA['line'])})",
         f"{path}:6: line.receive_port: must be a port number 0-65535 (got 70000)",

@@ -40,12 +40,13 @@ ha1 = "5f4dcc3b5aa765d61d8327deb882cf99"
 """
 
 CONFIG = '[directory]\nldif_file = "directory.ldif"\nnetbios_domain = "EXAMPLE"\n\n[cic]\ndata_file = "cic.toml"\n'
+STATIONS_LINE = '\n[stations_line]\naddress = "127.0.0.1"\n'
 
 
-def check(tmp_path: Path, cic: str):
+def check(tmp_path: Path, cic: str, config: str = CONFIG + STATIONS_LINE):
     (tmp_path / "directory.ldif").write_text(LDIF)
     (tmp_path / "cic.toml").write_text(cic)
-    (tmp_path / "rccserver.toml").write_text(CONFIG)
+    (tmp_path / "rccserver.toml").write_text(config)
     return check_config(tmp_path / "rccserver.toml")
 
 
@@ -75,3 +76,17 @@ def test_the_command_prints_the_error_and_exits_2(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 2
     assert f"{tmp_path / 'cic.toml'}:9: stations[0]: a SIP station needs password or ha1" in out
+
+
+def test_sip_stations_without_a_stations_line_are_a_warning(tmp_path):
+    # Legal (the server runs, the stations stay simulated in the switch) but no phone can register.
+    result = check(tmp_path, CIC, config=CONFIG)
+    assert result.valid
+    assert result.warnings == [f"{tmp_path / 'cic.toml'}: stations: SIP station(s) 1001, 1002 can never register: "
+                               f"{tmp_path / 'rccserver.toml'} has no [stations_line]"]
+
+
+def test_a_stations_line_without_sip_stations_is_clean(tmp_path):
+    cic = CIC.split("[[stations]]")[0] + '[[stations]]\nname = "Plain"\nextension = "1001"\n'
+    result = check(tmp_path, cic)
+    assert (result.errors, result.warnings) == ([], [])

@@ -79,6 +79,9 @@ kind = "embedded"
 
 [admin]
 listen = "127.0.0.1:8011"
+
+[stations_line]
+port = 5070
 """
 
 
@@ -254,6 +257,21 @@ BAD_VALUES = [
     ("admin", "listen", '"::1:8011"', "brackets"),
     ("admin", "listen", '"[::1:8011"', "IPv6"),
     ("admin", "listen", '"example.com:8011"', "not an IP address"),
+    ("stations_line", "address", '"pbx.example.com"', "IP address"),
+    ("stations_line", "port", "65536", "port number"),
+    ("stations_line", "transports", '["udp", "sctp"]', "entry 1 'sctp' is not one of"),
+    ("stations_line", "transports", '["tcp", "tcp"]', "entry 1 'tcp' is listed twice"),
+    ("stations_line", "transports", "[]", "at least one"),
+    ("stations_line", "tls_port", "-1", "port number"),
+    ("stations_line", "realm", '""', "must not be empty"),
+    ("stations_line", "realm", '"a\\"b"', "quotes"),
+    ("stations_line", "min_expires", "0", "at least 1"),
+    ("stations_line", "max_expires", "0", "at least 1"),
+    ("stations_line", "access", '"open"', "must be one of 'granted', 'denied'"),
+    ("stations_line", "access_exceptions", '["192.0.2.0/33"]', "entry 0"),
+    ("stations_line", "max_connections_per_source", "0", "at least 1"),
+    ("stations_line", "idle_timeout", "0", "at least 1"),
+    ("stations_line", "header_timeout", "0", "at least 1"),
 ]
 
 
@@ -278,6 +296,9 @@ GOOD_VALUES = [
     ("admin", "listen", '""', ""),
     ("admin", "listen", '"[::1]:8011"', "[::1]:8011"),
     ("admin", "listen", '"localhost:8011"', "localhost:8011"),
+    ("stations_line", "transports", '["tcp"]', ("tcp",)),
+    ("stations_line", "realm", '"phones.example.com"', "phones.example.com"),
+    ("stations_line", "port", "0", 0),
 ]
 
 
