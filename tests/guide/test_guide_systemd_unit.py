@@ -1,4 +1,4 @@
-"""contrib/systemd/rccserver.server.service: systemd accepts it, and it says what the guide
+"""contrib/systemd/rccserver.service: systemd accepts it, and it says what the guide
 promises (run and reload commands, the service account, hardening, log and pid
 directories). systemd-analyze is present on this host; `verify` insists that the
 program exists, so it checks a copy whose program path points at a stand-in
@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-UNIT = REPO / "contrib" / "systemd" / "rccserver.server.service"
+UNIT = REPO / "contrib" / "systemd" / "rccserver.service"
 PROGRAM = "/opt/rccserver/bin/rccserver"
 CONFIG = "/etc/rccserver/rccserver.toml"
 
@@ -26,7 +26,7 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
     stand_in = tmp_path / "rccserver"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    copy = tmp_path / "rccserver.server.service"
+    copy = tmp_path / "rccserver.service"
     copy.write_text(UNIT.read_text(encoding="utf-8").replace(PROGRAM, str(stand_in)))
     done = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -36,7 +36,7 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
 
 def test_systemd_analyze_notices_a_broken_value(tmp_path):
     # Guards the check above: a bad line must show up in verify's output.
-    copy = tmp_path / "rccserver.server.service"
+    copy = tmp_path / "rccserver.service"
     copy.write_text(UNIT.read_text(encoding="utf-8").replace(PROGRAM, "/bin/true")
                     .replace("ProtectSystem=strict", "ProtectSystem=sometimes"))
     done = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60)
