@@ -1,10 +1,13 @@
-"""Twisted driver for the sans-IO SIP endpoint.
+"""Twisted driver for a sans-IO SIP endpoint: the RCC line's (`rccserver.sip.endpoint.Endpoint`)
+or the stations line's (`rccserver.stations.endpoint.StationsEndpoint`).
 
 The transport hands us connections and framed messages (it sees us as its
-ConnectionSink); we feed them to `rccserver.sip.endpoint.Endpoint`, then carry
-out what the endpoint asks for: send on a connection, send towards a target
-over a new or pooled connection, close. The endpoint's single "next deadline"
-becomes one reactor timer.
+ConnectionSink) and, on the stations line, UDP datagrams (as its DatagramSink);
+we feed them to the endpoint, then carry out what the endpoint asks for: send
+on a connection, send towards a target over a new or pooled connection, close,
+send a datagram. Both endpoints keep their timers in the server's one
+Scheduler, whose single reactor timer is a `SchedulerTimer` shared by the
+drivers: each re-arms it after flushing, and it flushes every driver after a tick.
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from twisted.logger import Logger
 
 from rccserver.server import rcclog
 from rccserver.common.clock import Scheduler
-from rccserver.sip.endpoint import Endpoint
 from rccserver.sip.outputs import Close, Send, SendTo
+from rccserver.transport.scheduler_timer import SchedulerTimer
 
 log = Logger(namespace="rccserver.sip")
 
@@ -26,16 +29,20 @@ _NOTEWORTHY_CLOSES = ("idle timeout", "header timeout", "framing error", "TLS er
 
 class EndpointDriver:
     """`scheduler` holds every timer of the sans-IO core (the endpoint's, the RCC
-    keep-alives, the switch's); one reactor timer stands for its earliest deadline."""
+    keep-alives, the switch's); one reactor timer stands for its earliest deadline.
+    Drivers of endpoints that share a scheduler share its `timer`; without one the
+    driver makes its own. `datagrams` (a UdpListener) sends the endpoint's datagrams."""
 
-    def __init__(self, endpoint: Endpoint, reactor: IReactorTime, scheduler: Scheduler, pool: Any = None) -> None:
+    def __init__(self, endpoint: Any, reactor: IReactorTime, scheduler: Scheduler, pool: Any = None, *,
+                 timer: SchedulerTimer | None = None, datagrams: Any = None) -> None:
         self.endpoint = endpoint
         self.reactor = reactor
         self.scheduler = scheduler
         self.pool = pool  # rccserver.transport.outbound.ConnectionPool, for SendTo
+        self.datagrams = datagrams
         self.connections: dict[int, Any] = {}
-        self._timer = None
-        self._timer_at: float | None = None
+        self.timer = timer if timer is not None else SchedulerTimer(reactor, scheduler)
+        self.timer.add_flush(self.flush)
 
     # -- ConnectionSink -------------------------------------------------
     def connection_made(self, conn) -> None:
@@ -50,6 +57,11 @@ class EndpointDriver:
 
     def framing_error(self, conn, error) -> None:
         self.endpoint.framing_error(conn.conn_id, error.status, error.reason, error.head)
+        self.flush()
+
+    # -- DatagramSink (the stations line's UDP) ----------------------------
+    def datagram_received(self, data: bytes, peer: tuple[str, int], local: tuple[str, int]) -> None:
+        self.endpoint.datagram_received(data, peer, local)
         self.flush()
 
     def connection_lost(self, conn, reason: str) -> None:
@@ -76,7 +88,18 @@ class EndpointDriver:
                 conn = self.connections.get(output.conn_id)
                 if conn is not None:
                     conn.close()
-        self._arm_timer()
+            else:  # SendDatagram(addr, data): the stations line's UDP
+                self._send_datagram(output)
+        self.timer.arm()
+
+    def _send_datagram(self, output) -> None:
+        if self.datagrams is None:
+            log.warn("no UDP socket for a datagram to {addr}", addr=output.addr)
+            return
+        problem = self.datagrams.send(output.addr, output.data)
+        if problem is not None:
+            # UDP has no connection to fail: the transaction layer's timers see the loss.
+            log.debug("datagram to {addr} not sent: {problem}", addr=output.addr, problem=problem)
 
     def _send_to(self, output: SendTo) -> None:
         if self.pool is None:
@@ -91,21 +114,3 @@ class EndpointDriver:
             self.flush()
 
         deferred.addErrback(failed)
-
-    def _arm_timer(self) -> None:
-        deadline = self.scheduler.next_deadline()
-        if deadline == self._timer_at:
-            return
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            delay = max(0.0, deadline - self.reactor.seconds())
-            self._timer = self.reactor.callLater(delay, self._fire)
-
-    def _fire(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        self.scheduler.tick(self.reactor.seconds())
-        self.flush()
