@@ -1,8 +1,18 @@
-"""Telephone numbers as SPEC section 5 compares them.
+"""Telephone numbers: one reading of every form a number is written in.
 
-A Line URI names a number: `tel:+1 (317) 555-1010` is the number 13175551010.
-We drop `tel:` (of a `sip:`/`sips:` URI we take the user part), a leading
-`+`, the visual separators `-.() ` and every parameter.
+A number arrives as a tel URI (`tel:+1 (317) 555-0188;phone-context=+1`), as
+the user part of a `sip:`/`sips:` URI (`sip:+13175550188@example.com`), as a
+dial string typed by a person (`9 (317) 555-0188`) or as a bare extension
+(`44770`). Reading it drops `tel:` (of a sip URI it keeps the user part),
+every parameter, and the visual separators `-.() ` (tab too); what is left is
+the number as written. The callers ask three things of it:
+
+- `canonical_number`: the number to dial: digits, `*`, `#` and a leading `+`
+  (SPEC section 10 matches the dial plan against exactly this string), or
+  None when the text is not a dialable number.
+- `line_number`: the number SPEC section 5 compares with a station extension,
+  which is the same without its leading `+`. `same_line` compares two lines.
+- `is_valid_extension`: whether a string can name a station.
 
 Parameters are ignored on purpose, `;ext=` included: `tel:+13175551010;ext=12`
 is the number 13175551010. Lync administrators write `;ext=` to give the
@@ -11,33 +21,57 @@ user's msRTCSIP-Line and the lcs:line Lync sends) come from the same AD
 attribute, so the main number alone identifies the line. A station that must
 be matched by its full URI, parameters and all, says so with its
 `identification_address`. `;phone-context=` is ignored too: we compare
-digits, not dialling plans. Two lines are the same line when their numbers
-are equal and not empty.
+digits, not dialling plans.
 """
 from __future__ import annotations
 
 import re
 
+# Longest number (not counting its '+') the switch takes; E.164 needs 15.
+MAX_DIGITS = 32
+
+# SPEC's visual separators, plus tab, which both former readers accepted. Other
+# whitespace inside a number is not a separator, so such text is not a number.
 _SEPARATORS = re.compile(r"[-.() \t]")
+_DIALABLE = re.compile(rf"\+?[0-9*#]{{1,{MAX_DIGITS}}}")
+_EXTENSION = re.compile(rf"[0-9*#]{{1,{MAX_DIGITS}}}")
 
 
-def line_number(uri: str | None) -> str:
-    """The bare number of a tel URI (or dial string); '' when there is none."""
-    if not uri:
+def _as_written(text: str | None) -> str:
+    """The number part of `text` without its wrapping or separators; not validated."""
+    if not isinstance(text, str):
         return ""
-    text = uri.strip()
-    lowered = text[:5].lower()
-    if lowered.startswith("tel:"):
+    text = text.strip()
+    scheme = text[:5].lower()
+    if scheme.startswith("tel:"):
         text = text[4:]
-    elif lowered.startswith(("sip:", "sips:")):
+    elif scheme.startswith(("sip:", "sips:")):
         text = text.split(":", 1)[1].split("@", 1)[0]
-    text = text.split(";", 1)[0]
-    text = _SEPARATORS.sub("", text)
-    if text.startswith("+"):
-        text = text[1:]
-    return text
+    return _SEPARATORS.sub("", text.split(";", 1)[0])
+
+
+def canonical_number(text: str | None) -> str | None:
+    """The dialable number: `tel:+1 (317) 555-0188;ext=5` is `+13175550188`; None if not a number."""
+    number = _as_written(text)
+    return number if _DIALABLE.fullmatch(number) else None
+
+
+def line_number(text: str | None) -> str:
+    """The number compared with a station extension (SPEC section 5); '' when there is none.
+
+    Not validated: two lines written alike compare equal whatever they hold.
+    Whether the number can be dialled is `canonical_number`'s question.
+    """
+    number = _as_written(text)
+    return number[1:] if number.startswith("+") else number
 
 
 def same_line(a: str | None, b: str | None) -> bool:
+    """Whether two Line URIs name the same line: equal numbers, and not empty."""
     number = line_number(a)
     return bool(number) and number == line_number(b)
+
+
+def is_valid_extension(text: str | None) -> bool:
+    """Whether `text` can name a station: 1 to MAX_DIGITS of digits, `*` and `#`, nothing else."""
+    return isinstance(text, str) and _EXTENSION.fullmatch(text) is not None

@@ -80,7 +80,7 @@ from rccserver.switch.model import (
     PartyView,
     SnapshotItem,
 )
-from rccserver.switch.numbering import extension_key, is_valid_extension, normalize_dial_string
+from rccserver.common.numbers import canonical_number, is_valid_extension, line_number
 from rccserver.common.clock import Scheduler, Timer
 
 DEFAULT_RING_COUNT = 4
@@ -457,11 +457,11 @@ class EmbeddedSwitch:
         except ValueError:
             raise SwitchError(OPERATION, "valueOutOfRange", f"unsupported forwarding type {forwarding_type!r}") from None
         if active:
-            device = normalize_dial_string(destination) if destination is not None else None
+            device = canonical_number(destination) if destination is not None else None
             if device is None:
                 raise SwitchError(OPERATION, "invalidForwardingDestination", f"not a dialable number: {destination!r}")
-            if extension_key(device) in self._stations:
-                device = extension_key(device)
+            if line_number(device) in self._stations:
+                device = line_number(device)
             if device == st.extension:
                 raise SwitchError(OPERATION, "invalidForwardingDestination", f"station {station} cannot forward to itself")
             count = None
@@ -494,8 +494,8 @@ class EmbeddedSwitch:
         if number is None:
             st.remote_number = None
             return
-        device = normalize_dial_string(number)
-        if device is None or extension_key(device) in self._stations:
+        device = canonical_number(number)
+        if device is None or line_number(device) in self._stations:
             raise SwitchError(OPERATION, "invalidDestination", f"a remote number must be an external number (got {number!r})")
         st.remote_number = device
 
@@ -535,11 +535,11 @@ class EmbeddedSwitch:
 
     def place_call(self, origin: str, destination: str) -> CallResult:
         """A call from the outside world: a desk phone dialling, or an external number calling a station."""
-        normalized = normalize_dial_string(origin)
+        normalized = canonical_number(origin)
         if normalized is None:
             raise SwitchError(OPERATION, "invalidCallingDevice", f"not a dialable number: {origin!r}")
-        if extension_key(normalized) in self._stations:
-            return self.make_call(extension_key(normalized), destination, cause=Cause.NEW_CALL)
+        if line_number(normalized) in self._stations:
+            return self.make_call(line_number(normalized), destination, cause=Cause.NEW_CALL)
         device, is_station = self._resolve(destination)
         if not is_station:
             raise SwitchError(OPERATION, "invalidDestination", f"{device} is not a station; the switch carries no external-to-external calls")
@@ -610,11 +610,11 @@ class EmbeddedSwitch:
         return party
 
     def _resolve(self, destination: str) -> tuple[str, bool]:
-        device = normalize_dial_string(destination)
+        device = canonical_number(destination)
         if device is None:
             raise SwitchError(OPERATION, "invalidDestination", f"not a dialable number: {destination!r}")
-        if extension_key(device) in self._stations:
-            return extension_key(device), True
+        if line_number(device) in self._stations:
+            return line_number(device), True
         return device, False
 
     def _check_call_limit(self, st: _Station) -> None:
@@ -645,7 +645,7 @@ class EmbeddedSwitch:
         parties = [p for p in call.parties.values() if not p.is_station or p.remote_number is not None]
         if device is None:
             return parties
-        wanted = normalize_dial_string(device)
+        wanted = canonical_number(device)
         return [p for p in parties if wanted is not None and wanted in (p.device, p.remote_number)]
 
     # ------------------------------------------------------------------ call mechanics

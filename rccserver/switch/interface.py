@@ -7,7 +7,7 @@ drain; timers in sans-IO style. `OutsideWorld` is what the admin API uses to
 play the far ends and the desk phones on the embedded switch.
 
 Station arguments are extensions (as in the CIC data); destinations are dial
-strings (an extension, a number, or a tel URI; see numbering.py).
+strings (an extension, a number, or a tel URI; see rccserver.common.numbers).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The CIC data file (SPEC section 5): users, stations, licences, lookups, and located errors.
 
-How a Line URI matches a station number is in tests/directory/test_telnumber_matching.py.
+How a Line URI matches a station number is in tests/cic/test_station_for_line.py.
 """
 from __future__ import annotations
 
