@@ -20,7 +20,7 @@ from typing import Iterable
 
 import attrs
 
-from rccserver.common.numbers import line_number
+from rccserver.common.numbers import MAX_DIGITS, is_valid_extension, line_number
 from rccserver.common.tomlfile import LocatedError, TomlDocument
 
 LYNC_FEATURE = "I3_FEATURE_LYNC"
@@ -181,6 +181,13 @@ def _sip_fields(doc: TomlDocument, key: str, table: dict, extension: str) -> dic
     )
 
 
+def _is_digits_extension(text: str) -> bool:
+    """CIC extensions are plain digits. The switch's own rule bounds the length and keeps
+    out what str.isdigit also calls digits (other scripts, superscripts), which the
+    switch would refuse when the server starts."""
+    return text.isdigit() and is_valid_extension(text)
+
+
 def load_cic_data(path: str | os.PathLike[str]) -> CicData:
     """Read and check a CIC data file; raises CicDataError naming file, line and key."""
     doc = TomlDocument(path, CicDataError)
@@ -217,8 +224,8 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
         if not domain or not name or "\\" in name:
             raise doc.error(f"{key}.nt_domain_user", f"must be DOMAIN\\account (got {account!r})")
         extension = _string(doc, key, table, "extension", required=False)
-        if extension is not None and not extension.isdigit():
-            raise doc.error(f"{key}.extension", f"must be digits (got {extension!r})")
+        if extension is not None and not _is_digits_extension(extension):
+            raise doc.error(f"{key}.extension", f"must be digits, at most {MAX_DIGITS} (got {extension!r})")
         users.append(CicUser(
             id=user_id, nt_domain_user=account, extension=extension,
             client_license=_bool(doc, key, table, "client_license", False),
@@ -244,8 +251,8 @@ def load_cic_data(path: str | os.PathLike[str]) -> CicData:
                 raise doc.error(f"{key}.{name}", f'only a SIP station has {name} (add type = "sip")')
         extension = _string(doc, key, table, "extension")
         number = line_number(extension)
-        if not number.isdigit():
-            raise doc.error(f"{key}.extension", f"must be digits (got {extension!r})")
+        if not _is_digits_extension(number):
+            raise doc.error(f"{key}.extension", f"must be digits, at most {MAX_DIGITS} (got {extension!r})")
         if number in seen_extensions:
             raise doc.error(f"{key}.extension",
                             f"duplicate station extension {extension!r} (also stations[{seen_extensions[number]}])")

@@ -115,6 +115,12 @@ def test_duplicate_extension_is_located_even_when_written_differently(tmp_path):
      "DOMAIN\\account"),
     ('extension = "8891"', 'extension = "88-91"', "users[0].extension", "must be digits"),
     ('extension = "44770"', 'extension = "desk"', "stations[0].extension", "must be digits"),
+    # digits the switch would refuse when the server starts: other scripts, more than 32
+    ('extension = "8891"', 'extension = "\u0668\u0668\u0669\u0661"', "users[0].extension", "must be digits"),
+    ('extension = "8891"', f'extension = "{"8" * 33}"', "users[0].extension", "at most 32"),
+    ('extension = "44770"', 'extension = "\u0664\u0664\u0667\u0667\u0660"', "stations[0].extension",
+     "must be digits"),
+    ('extension = "44770"', f'extension = "+{"4" * 33}"', "stations[0].extension", "at most 32"),
     ('identification_address = "tel:+44770"', 'identification_address = "+44770"',
      "stations[0].identification_address", "tel: or sip: URI"),
     ('extension = "4-4771"', 'extension = "4-4771"\nidentification_address = "tel:+44770"',
