@@ -13,7 +13,7 @@ import attrs
 from rccserver.cic.data import LYNC_FEATURE, CicData
 from rccserver.directory.cache import DirectoryCache
 from rccserver.rcc.occupancy import OccupancyRegistry
-from rccserver.common.numbers import line_number
+from rccserver.common.numbers import canonical_number, line_number
 
 CSTA_CONTENT_TYPE = "application/csta+xml"
 
@@ -114,6 +114,10 @@ def decide_logon(attempt: LogonAttempt, directory: DirectoryCache, cic: CicData,
             # A remote-number logon rings the number through the user's own extension.
             return refuse("Cs_StationNotFound", f"line {attempt.line} matches no CIC station, and CIC user "
                                                 f"{cic_user.id} (remote number allowed) has no extension")
+        if canonical_number(attempt.line) is None:
+            # The switch rings the remote number, so it must be one it can dial (SPEC section 10).
+            return refuse("Cs_StationNotFound", f"line {attempt.line} matches no CIC station and is not "
+                                                f"a dialable number for a remote-number logon")
         return LogonDecision(code=SUCCESS, sip_status=200, detail=f"remote number {line_number(attempt.line)} "
                              f"through extension {cic_user.extension}",
                              remote_number=line_number(attempt.line), **facts)

@@ -242,6 +242,15 @@ def test_remote_number_not_allowed():
     assert decide("tel:+15550100", "tel:+15550100").code == "Cs_StationNotFound"
 
 
+@pytest.mark.parametrize("line", ["tel:+1555CALLNOW", "tel:+" + "1" * 33])
+def test_remote_number_must_be_dialable(line):
+    """The line is the user's own, but the switch could not ring it (SPEC section 10: digits and a
+    leading '+'), so the logon is refused instead of answered 200 with nothing to ring."""
+    decision = decide(line, line, allow_remote=True)
+    assert (decision.code, decision.sip_status, decision.remote_number) == ("Cs_StationNotFound", 404, None)
+    assert "not a dialable number" in decision.detail
+
+
 def test_decide_changes_no_state():
     occupancy = OccupancyRegistry()
     directory = DirectoryCache([DirectoryUser(URI, "JohnMiller", ACCOUNT, LINE, None, True, None, "CN=j")])
