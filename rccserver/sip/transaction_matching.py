@@ -1,0 +1,113 @@
+"""Which transaction a message belongs to (RFC 3261 sections 17.1.3 and 17.2.3).
+
+A server transaction is found by the top Via's branch and sent-by and the
+method (ACK counting as the INVITE it acknowledges), with the RFC 2543
+fallback for requests whose branch lacks the magic cookie.  A client
+transaction is found by the response's top Via branch and its CSeq method:
+a CANCEL shares its INVITE's branch but is a transaction of its own.
+"""
+from __future__ import annotations
+
+import attrs
+
+from rccserver.sip.message import Request, Response
+
+MAGIC_COOKIE = "z9hG4bK"
+
+
+@attrs.frozen(slots=True)
+class Rfc3261Key:
+    """Server transaction identity when the top Via has a magic-cookie branch."""
+
+    branch: str
+    sent_by: str
+    method: str  # ACK is stored as INVITE so that it finds its INVITE
+
+
+@attrs.frozen(slots=True)
+class Rfc2543Key:
+    """Fallback identity for requests without a usable branch (sipe, RFC 2543 peers).
+
+    The To tag is left out on purpose: the INVITE that created a transaction had
+    none, while the ACK for our non-2xx carries ours.
+    """
+
+    request_uri: str
+    from_tag: str | None
+    call_id: str
+    cseq: int
+    top_via: str
+    method: str
+
+
+ServerKey = Rfc3261Key | Rfc2543Key
+
+
+@attrs.frozen(slots=True)
+class ClientKey:
+    """Client transaction identity: our branch and the request's method."""
+
+    branch: str
+    method: str
+
+
+TransactionKey = ServerKey | ClientKey
+
+
+def has_rfc3261_branch(branch: str | None) -> bool:
+    """True for a branch that starts with the magic cookie and has something after it."""
+    return branch is not None and len(branch) > len(MAGIC_COOKIE) and branch.startswith(MAGIC_COOKIE)
+
+
+def server_key(
+    *,
+    method: str,
+    branch: str | None,
+    sent_by: str,
+    request_uri: str,
+    from_tag: str | None,
+    call_id: str,
+    cseq: int,
+    top_via: str,
+) -> ServerKey:
+    """The key under which a server transaction for this request is stored or found.
+
+    ACK maps to the INVITE it acknowledges; CANCEL keeps its own method, so it
+    gets its own transaction (the TU finds the INVITE with `cancel_target_key`).
+    """
+    keyed_method = "INVITE" if method == "ACK" else method
+    if has_rfc3261_branch(branch):
+        return Rfc3261Key(branch, sent_by.lower(), keyed_method)  # type: ignore[arg-type]
+    return Rfc2543Key(request_uri, from_tag, call_id, cseq, top_via, keyed_method)
+
+
+def server_key_of(request: Request) -> ServerKey:
+    """`server_key` read from a parsed request."""
+    via = request.top_via
+    branch = via.branch
+    return server_key(
+        method=request.method,
+        branch=branch,
+        sent_by=via.sent_by,
+        request_uri=request.uri,
+        from_tag=request.from_.tag,
+        call_id=request.call_id,
+        cseq=request.cseq[0],
+        top_via="" if has_rfc3261_branch(branch) else str(via),  # only the fallback needs it
+    )
+
+
+def cancel_target_key(key: ServerKey) -> ServerKey:
+    """The key of the INVITE transaction that a CANCEL with this key refers to."""
+    return attrs.evolve(key, method="INVITE")
+
+
+def client_key_of(message: Request | Response) -> ClientKey | None:
+    """The client transaction a response belongs to (or that our request creates).
+
+    None when the top Via has no branch: such a response cannot be ours.
+    """
+    branch = message.top_via.branch
+    if not branch:
+        return None
+    return ClientKey(branch, message.cseq[1])
