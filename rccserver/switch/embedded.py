@@ -216,6 +216,8 @@ class EmbeddedSwitch:
         if device == st.extension:
             raise SwitchError(OPERATION, "invalidDestination", f"station {station} cannot call itself")
         self._check_call_limit(st)
+        if st.terminal is not None and cause is Cause.MAKE_CALL:
+            st.terminal.make_call_requested(station)  # raises when the phone cannot be called
         with self._operation():
             self._hold_talking(st)
             call = self._new_call(st.extension, device)

@@ -96,6 +96,9 @@ class StationTerminal(Protocol):
     the phone cannot do it, and changes no state itself.
     """
 
+    def make_call_requested(self, station: str) -> None:
+        """MakeCall from this station: refuse when its phone cannot be called (not registered)."""
+
     def answer_requested(self, station: str, call_id: str) -> None:
         """AnswerCall: make the ringing phone go off-hook (Established follows when it does)."""
 

@@ -18,6 +18,9 @@ class RecordingTerminal:
         if name in self.refuse:
             raise SwitchError("operation", "requestIncompatibleWithObject", f"the phone cannot {name}")
 
+    def make_call_requested(self, station):
+        self._request("make_call", station)
+
     def answer_requested(self, station, call_id):
         self._request("answer", station, call_id)
 
@@ -129,3 +132,12 @@ def test_change_observers_get_each_operations_events_once_even_when_they_call_ba
     switch.place_call(X, A)
     assert batches == [["Delivered"], ["Established"]]
     assert kinds(switch.take_events(), A) == ["Delivered", "Established"]
+
+
+def test_make_call_from_a_phone_that_cannot_be_called_is_refused_with_no_call(switch):
+    terminal = RecordingTerminal(refuse={"make_call"})
+    switch.set_terminal(A, terminal)
+    with pytest.raises(SwitchError):
+        switch.make_call(A, B)
+    assert terminal.requests == [("make_call", A)]
+    assert switch.calls() == () and switch.take_events() == []
