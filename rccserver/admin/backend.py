@@ -98,19 +98,25 @@ class RuntimeAdminBackend:
 
     def stations_snapshot(self) -> list[dict]:
         rows = []
+        stations_line = getattr(self.runtime, "stations", None)  # None: no [stations_line]
         for station in self.runtime.data.cic.stations:
             occupant = self.runtime.occupancy.occupant(station.extension)
             holders = self.runtime.occupancy.holders(station.extension)
-            rows.append({
+            row = {
                 "extension": station.extension,
                 "name": station.name,
+                "type": station.type,
                 "user": occupant,
                 "how": sorted({h.kind for h in holders}) if holders else [],
                 "calls": [
                     {"call_id": item.call_id, "state": item.state.value}
                     for item in self.runtime.switch.snapshot(station.extension)
                 ],
-            })
+            }
+            if station.is_sip:
+                # SPEC 9: {contact, transport, expires_in, user_agent}, or None when no phone is registered.
+                row["registration"] = stations_line.registration(station.extension) if stations_line else None
+            rows.append(row)
         return rows
 
     def calls_snapshot(self) -> list[dict]:

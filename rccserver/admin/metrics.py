@@ -6,6 +6,7 @@ process never share counters.
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
@@ -38,6 +39,21 @@ class Metrics:
             registry=self.registry,
         )
 
+        # SIP stations (SPEC section 9): the registrar's own numbers are read at each scrape
+        # (RegistrarCollector); what only the events tell is counted here.
+        self.station_auth_failures = Counter(
+            "rcc_station_auth_failures", "Phone credentials that did not authenticate, by request method",
+            ["method"], registry=self.registry,
+        )
+        self.station_binding_changes = Counter(
+            "rcc_station_binding_changes", "Registration bindings added, refreshed, removed or expired",
+            ["change"], registry=self.registry,
+        )
+        self.station_datagrams_refused = Counter(
+            "rcc_station_datagrams_refused", "UDP datagrams dropped by the stations line's access list",
+            registry=self.registry,
+        )
+
         # labels() looks its child up under a lock on every call; the hot paths keep their own.
         self._csta_children: dict[tuple[str, str], object] = {}
         self._event_children: dict[str, object] = {}
@@ -54,5 +70,37 @@ class Metrics:
             child = self._event_children[event] = self.events_sent.labels(event=event)
         child.inc()
 
+    def watch_registrar(self, registrar) -> None:
+        """Expose the stations registrar's bindings and REGISTER outcomes from now on."""
+        self.registry.register(RegistrarCollector(registrar))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RegistrarCollector:
+    """The registrar's current bindings and its REGISTER counters, read when scraped
+    (rccserver.stations.registrar.Registrar: `binding_count`, `counters`)."""
+
+    # RegistrarCounters field -> outcome label: every REGISTER answer but the 403 that starts
+    # a cool-down falls in exactly one of them.
+    OUTCOMES = (("registrations", "ok"), ("challenges", "challenged"), ("refused", "refused"),
+                ("rate_limited", "rate_limited"))
+
+    def __init__(self, registrar) -> None:
+        self.registrar = registrar
+
+    def collect(self):
+        bindings = GaugeMetricFamily("rcc_station_bindings", "Registered phone contacts (bindings) now")
+        bindings.add_metric([], self.registrar.binding_count)
+        yield bindings
+        counters = self.registrar.counters
+        requests = CounterMetricFamily("rcc_station_registers", "REGISTER requests from phones")
+        requests.add_metric([], counters.requests)
+        yield requests
+        outcomes = CounterMetricFamily("rcc_station_register_outcomes", "REGISTER answers by outcome "
+                                       "(ok: 200; challenged: 401; refused: 400/403/420/423; rate_limited: "
+                                       "403 in a source's cool-down)", labels=["outcome"])
+        for field, label in self.OUTCOMES:
+            outcomes.add_metric([label], getattr(counters, field))
+        yield outcomes

@@ -1,4 +1,5 @@
-"""The human status page (`GET /` on the admin listener): sessions, stations, calls."""
+"""The human status page (`GET /` on the admin listener): sessions, stations (with the
+registered phone of each SIP station), calls."""
 from __future__ import annotations
 
 from html import escape
@@ -26,6 +27,20 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _registration(value) -> str | None:
+    """A SIP station's registration as one cell: contact (transport), user agent, seconds left."""
+    if not value:
+        return None
+    text = f"{value.get('contact')} ({value.get('transport')}), expires in {value.get('expires_in')} s"
+    return f"{text}, {value['user_agent']}" if value.get("user_agent") else text
+
+
+def _with_registration(row: dict) -> dict:
+    if row.get("type") != "sip":
+        return row
+    return {**row, "registration": _registration(row.get("registration")) or "not registered"}
+
+
 def render_status_page(sessions: list[dict], stations: list[dict], calls: list[dict]) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>rccserver status</title>",
@@ -37,8 +52,10 @@ def render_status_page(sessions: list[dict], stations: list[dict], calls: list[d
         _table("RCC sessions", [("lync_uri", "Lync user"), ("cic_user", "CIC user"), ("station", "station"),
                                 ("line", "line"), ("monitors", "monitors"), ("remote", "remote address"),
                                 ("started", "started (UTC)")], sessions, "no RCC sessions"),
-        _table("Stations", [("extension", "extension"), ("name", "name"), ("user", "occupied by"),
-                            ("how", "how"), ("calls", "calls")], stations, "no stations"),
+        _table("Stations", [("extension", "extension"), ("name", "name"), ("type", "type"),
+                            ("registration", "registered phone"), ("user", "occupied by"),
+                            ("how", "how"), ("calls", "calls")], [_with_registration(row) for row in stations],
+               "no stations"),
         _table("Calls", [("call_id", "call"), ("calling", "calling"), ("called", "called"),
                          ("parties", "parties")], calls, "no calls"),
         "</body></html>",

@@ -249,3 +249,49 @@ def log_started(config, sip_port) -> None:
 
 def log_shutdown() -> None:
     emit("server-stop")
+
+
+# -- SIP stations (SPEC section 9): registrations and refused authentication ---------------
+def log_station_registered(event) -> None:
+    emit("station-registered", station=event.extension, sip_user=event.sip_user, contact=event.contact,
+         transport=event.transport, peer=_peer(event.source), user_agent=event.user_agent, expires=event.expires)
+
+
+def log_station_refreshed(event) -> None:
+    # Phones refresh every few minutes: not a change, so not at info.
+    emit("station-refreshed", LogLevel.debug, station=event.extension, sip_user=event.sip_user,
+         contact=event.contact, transport=event.transport, peer=_peer(event.source), expires=event.expires)
+
+
+def log_station_unregistered(event) -> None:
+    emit("station-unregistered", station=event.extension, sip_user=event.sip_user, contact=event.contact,
+         peer=_peer(event.source), reason=event.reason)
+
+
+def log_station_expired(event) -> None:
+    emit("station-expired", station=event.extension, sip_user=event.sip_user, contact=event.contact,
+         peer=_peer(event.source))
+
+
+def log_station_auth_failed(event, method: str = "REGISTER") -> None:
+    """Credentials that did not authenticate: the user name sent, the AOR (or From) user, the source."""
+    aor = event.aor_user if hasattr(event, "aor_user") else event.from_user
+    emit("station-auth-failed", LogLevel.warn, method=method, user=event.user, aor_user=aor,
+         peer=_peer(event.source), reason=event.reason)
+
+
+def log_station_source_blocked(event, until_text: str, method: str = "REGISTER") -> None:
+    emit("station-source-blocked", LogLevel.warn, method=method, host=event.host, failures=event.failures,
+         until=until_text)
+
+
+def log_station_refused_in_cooldown(event, until_text: str, method: str = "REGISTER") -> None:
+    """The first request refused in a source's cool-down (the rest of the window is not logged)."""
+    aor = event.aor_user if hasattr(event, "aor_user") else event.from_user
+    emit("station-refused", LogLevel.warn, method=method, peer=_peer(event.source), aor_user=aor, until=until_text,
+         reason="cool-down after repeated authentication failures; further refusals until then are not logged")
+
+
+def log_stations_line_started(address: str, ports: Mapping[str, int]) -> None:
+    emit("stations-line-start", address=address,
+         **{f"{transport}_port": port for transport, port in ports.items()})

@@ -2,7 +2,8 @@
 
 The Runtime owns the data (directory cache, CIC data), the station occupancy
 registry, the scheduler, the switch, the SIP endpoint and RCC application, the
-SIP listener and the admin site, and swaps the data on a reload.  The RCC
+SIP listener, the stations line when configured (server/stations.py) and the
+admin site, and swaps the data on a reload.  The RCC
 application reports to the log and metrics observers (server/observers.py); the
 admin API reads and drives the server through admin/backend.py.
 """
@@ -32,12 +33,16 @@ from rccserver.server import rcclog
 from rccserver.server.config import Config, is_pkcs12_path
 from rccserver.server.observers import LogObserver, MetricsObserver, Observers
 from rccserver.server.reloader import DirectoryReloader, load_directory
+from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
+from rccserver.server.stations import StationsLine
 from rccserver.sip.endpoint import Endpoint
+from rccserver.stations.no_calls import NoCalls
 from rccserver.switch import EmbeddedSwitch, SwitchOptions
 from rccserver.transport.endpoint_driver import EndpointDriver
 from rccserver.transport.limits import TransportLimits
 from rccserver.transport.listener import listener_from_line
 from rccserver.transport.outbound import ConnectionPool
+from rccserver.transport.scheduler_timer import SchedulerTimer
 from rccserver.transport.tls import client_options
 
 log = Logger(namespace="rccserver.server.runtime")
@@ -87,6 +92,7 @@ class Runtime:
         self.observer = Observers(LogObserver(), self.metrics_observer)
         self.sip_port: int | None = None
         self.admin_port: int | None = None
+        self.stations: StationsLine | None = None  # None without [stations_line]
         self._reload_seq = 0
         self._reloading: defer.Deferred | None = None
         self._reload_waiters: list[defer.Deferred] = []
@@ -110,6 +116,8 @@ class Runtime:
         # The one timer structure of the core: endpoint, keep-alives and switch share it,
         # and the driver keeps one reactor timer for its earliest deadline.
         self.scheduler = Scheduler(clock=self.reactor.seconds)
+        # Its one reactor timer, shared by both lines' drivers: every tick flushes both.
+        self.timer = SchedulerTimer(self.reactor, self.scheduler)
         self.switch = EmbeddedSwitch(
             [station.extension for station in cic.stations],
             options=SwitchOptions(
@@ -140,7 +148,7 @@ class Runtime:
         self.app.attach(self.endpoint)
         self.metrics_observer.sessions = self.app.sessions
         self.pool = ConnectionPool(reactor=self.reactor, sink=None, client_tls=self._client_tls())
-        self.driver = EndpointDriver(self.endpoint, self.reactor, self.scheduler, pool=self.pool)
+        self.driver = EndpointDriver(self.endpoint, self.reactor, self.scheduler, pool=self.pool, timer=self.timer)
         self.pool.sink = self.driver
         limits = TransportLimits(
             max_connections_per_source=config.line.max_connections_per_source,
@@ -152,6 +160,9 @@ class Runtime:
             on_rejected=self.observer.connection_rejected,
         )
         self._services.append(self.listener)
+        if config.stations_line is not None:
+            self.stations = self._stations_line(cic)
+            self._services.extend(self.stations.services())
         if config.admin.listen:
             host, _, port = config.admin.listen.rpartition(":")
             host = host.strip("[]")
@@ -159,6 +170,18 @@ class Runtime:
                 else endpoints.TCP6ServerEndpoint(self.reactor, int(port), interface=host)
             self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(RuntimeAdminBackend(self)))
             self._services.append(self.admin_service)
+
+    def _stations_line(self, cic: CicData) -> StationsLine:
+        """Registrar, phone line and listeners for the SIP stations; calls are refused
+        (NoCalls) until the call layer is wired in as the phone line's LegListener."""
+        stations = StationsLine(
+            self.config, cic, reactor=self.reactor, scheduler=self.scheduler, timer=self.timer, legs=NoCalls(),
+            observer=StationsObservers(StationsLogObserver(), StationsMetricsObserver(self.metrics)),
+            on_rejected=self.observer.connection_rejected,
+            on_refused_datagram=lambda peer: self.metrics.station_datagrams_refused.inc(),
+        )
+        self.metrics.watch_registrar(stations.registrar)
+        return stations
 
     def _client_tls(self):
         """TLS options for reaching a front end again when a TLS dialog's connection is gone:
@@ -180,6 +203,8 @@ class Runtime:
         self.sip_port = self.listener.port
         _freeze_heap(collect_first=True)
         rcclog.log_started(self.config, self.sip_port)
+        if self.stations is not None:
+            rcclog.log_stations_line_started(self.config.stations_line.address, self.stations.ports())
 
     # -- stop ----------------------------------------------------------------------
     @defer.inlineCallbacks
@@ -192,6 +217,8 @@ class Runtime:
 
             yield task.deferLater(self.reactor, min(grace, 0.5), lambda: None)
         yield self.pool.close_all()
+        if self.stations is not None:
+            yield self.stations.shutdown()
         rcclog.log_shutdown()
         rcclog.stop_rcc_log(self.log_observer)
 
@@ -214,6 +241,8 @@ class Runtime:
             self.data.directory = snapshot.directory
             self.data.cic = snapshot.cic
             self._sync_stations(snapshot.cic)
+            if self.stations is not None:
+                self.stations.replace_stations(snapshot.cic)
             result = {
                 "ok": True,
                 "users": len(self.data.directory),

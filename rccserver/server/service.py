@@ -67,6 +67,8 @@ class RccService(service.MultiService):
 
 
 def run_server(config_path: str | None, *, log_format: str | None = None) -> int:
+    from twisted.internet.error import CannotListenError
+
     from rccserver.server.runtime import DataError
     from rccserver.transport.access import AccessListError
     from rccserver.transport.tls import TlsConfigError
@@ -104,7 +106,7 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
     except (ConfigError, DataError, TlsConfigError, AccessListError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    except OSError as error:
+    except (OSError, CannotListenError) as error:  # a port in use, an address not ours
         print(f"error: cannot start: {error}", file=sys.stderr)
         return EXIT_FAILED
 

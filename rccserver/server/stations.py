@@ -1,0 +1,112 @@
+"""Wiring of the stations line (SPEC section 9): one server's registrar, phone-line
+endpoint, its driver, listeners and outbound pool, built from [stations_line] and
+the CIC data's SIP stations.
+
+The endpoint keeps its timers in the server's one Scheduler and its driver
+shares the RCC line driver's SchedulerTimer, so every tick flushes both lines.
+The call layer comes in as the endpoint's `LegListener`. Registrar and line
+events go to one observer (the log and metrics fan-out, station_observers.py).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from twisted.application import service
+from twisted.internet import defer
+
+from rccserver.cic.data import CicData
+from rccserver.common.product import product_token
+from rccserver.server.config import Config
+from rccserver.stations.legs import LegListener
+from rccserver.stations.registrar import Registrar, RegistrarSettings
+from rccserver.transport.endpoint_driver import EndpointDriver
+from rccserver.transport.outbound import ConnectionPool
+from rccserver.transport.scheduler_timer import SchedulerTimer
+from rccserver.transport.stations_listeners import stations_limits, stations_listeners
+
+Observer = Callable[[Any], None]
+# endpoint_factory(registrar=..., scheduler=..., listener=..., observer=..., config=...) -> a StationsEndpoint
+EndpointFactory = Callable[..., Any]
+
+_DEFAULT_EXPIRES = 3600  # a REGISTER that names no expiry (RFC 3261 section 10.2.1.1 suggests one hour)
+
+
+def registrar_settings(config: Config) -> RegistrarSettings:
+    stations = config.stations_line
+    assert stations is not None
+    default = max(stations.min_expires, min(_DEFAULT_EXPIRES, stations.max_expires))
+    return RegistrarSettings(realm=stations.realm, min_expires=stations.min_expires,
+                             max_expires=stations.max_expires, default_expires=default)
+
+
+def stations_endpoint(*, registrar: Registrar, scheduler: Any, listener: LegListener, observer: Observer,
+                      config: Config) -> Any:
+    """The phone line's sans-IO endpoint (rccserver.stations.endpoint)."""
+    from rccserver.stations.endpoint import StationsEndpoint
+
+    return StationsEndpoint(scheduler=scheduler, registrar=registrar, listener=listener, observer=observer,
+                            domain_name=config.line.domain_name,
+                            user_agent=product_token(config.server.advertise_version))
+
+
+class StationsLine:
+    def __init__(
+        self,
+        config: Config,
+        cic: CicData,
+        *,
+        reactor: Any,
+        scheduler: Any,
+        timer: SchedulerTimer,
+        legs: LegListener,
+        observer: Observer,
+        on_rejected: Callable[[tuple[str, int], str], None] | None = None,
+        on_refused_datagram: Callable[[tuple[str, int]], None] | None = None,
+        endpoint_factory: EndpointFactory = stations_endpoint,
+        secret: bytes | None = None,
+    ) -> None:
+        stations = config.stations_line
+        if stations is None:
+            raise ValueError("no [stations_line] in the configuration")
+        self.config = config
+        self.scheduler = scheduler
+        self.observer = observer
+        # Signs the digest nonces. A new one per start: a phone's nonce from before a
+        # restart is then stale, and the phone retries with a fresh one by itself.
+        self.registrar = Registrar(cic.stations, registrar_settings(config), secret=secret or os.urandom(32),
+                                   random_bytes=os.urandom,
+                                   server_header=product_token(config.server.advertise_version))
+        self.endpoint = endpoint_factory(registrar=self.registrar, scheduler=scheduler, listener=legs,
+                                         observer=observer, config=config)
+        self.pool = ConnectionPool(reactor=reactor, sink=None, limits=stations_limits(stations))
+        self.driver = EndpointDriver(self.endpoint, reactor, scheduler, pool=self.pool, timer=timer)
+        self.pool.sink = self.driver
+        self.listeners = stations_listeners(stations, config.line, reactor=reactor, sink=self.driver,
+                                            on_rejected=on_rejected, on_refused_datagram=on_refused_datagram)
+        self.driver.datagrams = self.listeners.udp
+
+    def services(self) -> list[service.IService]:
+        return self.listeners.services
+
+    def ports(self) -> dict[str, int]:
+        return self.listeners.ports()
+
+    def registration(self, extension: str) -> dict | None:
+        """GET /api/stations' `registration` of a SIP station (SPEC section 9)."""
+        return self.registrar.registration(extension, self.scheduler.now())
+
+    def replace_stations(self, cic: CicData) -> None:
+        """A reload: new credentials are in force at once; stations no longer SIP lose their phones."""
+        for event in self.registrar.replace_stations(cic.stations):
+            self.observer(event)
+        self.driver.flush()
+
+    def shutdown(self) -> defer.Deferred:
+        """End the phone line's calls (if it can), then close the connections we opened.
+        The listeners (services) close the connections phones opened."""
+        shutdown = getattr(self.endpoint, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        self.driver.flush()
+        return self.pool.close_all()
