@@ -7,6 +7,8 @@
 * `serverproc`, `serverconfig`, `testbed`, `deployment`: a real rccserver process on
   loopback with a generated configuration (the 9-user e2e testbed, or N generated users).
 * `mutator`, `wirefuzz`: the wire fuzzer's inputs and its invariant checks.
+* `baresip`: baresip as a real SIP desk phone (dial, accept, hold, transfer, hang up,
+  and which tone it hears), for the SIP-station tests.
 
 Nothing here imports `tests` or `bench` (tests/test_testkit_boundaries.py checks it), so
 `python -m bench ...` works from a checkout without the test tree on its path.
