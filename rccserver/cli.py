@@ -139,8 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign in like Lync and report each step of the logon chain",
         description="Troubleshooting client: signs in to a running rccserver like a Lync client, "
         "reports each step of the logon chain with its Cs_ code and a fix hint, can place a test "
-        "call, signs out. Exit 0 when logon works, 1 when it does not, 2 on bad usage.",
+        "call, signs out. Without --line it takes the user's msRTCSIP-Line from the directory of "
+        "--config (default: the bundled demo configuration); a user not in the directory, or "
+        "without a line, fails there with Cs_UserNotInDirectory or Cs_LineNotAssigned. "
+        "Exit 0 when logon works, 1 when it does not, 2 on bad usage or an unreadable "
+        "configuration or directory.",
         epilog=_examples(
+            "rccserver probe --as sip:alice@example.com --config /etc/rccserver/rccserver.toml",
             "rccserver probe --as sip:alice@example.com --line tel:+1001",
             "rccserver probe --as sip:alice@example.com --line tel:+1001 --call tel:+1002",
             "rccserver probe --as sip:alice@example.com --line tel:+1001 --target rcc.example.com:11001 "

@@ -15,15 +15,7 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from rccserver.directory.cache import CacheDiff, DirectoryCache, DirectoryError
-from rccserver.directory.ldap import load_from_ldap
-from rccserver.directory.ldif import load_ldif
-
-
-def load_directory(config) -> DirectoryCache:
-    """Blocking load from the configured source (config: rccserver.server.config.DirectoryConfig)."""
-    if config.source == "ldap":
-        return load_from_ldap(config)
-    return load_ldif(config.ldif_file, config.netbios_domain)
+from rccserver.directory.source import load_directory
 
 
 @attrs.frozen

@@ -23,15 +23,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rccserver import csta, probe
+from rccserver import csta
+from rccserver.commands.probe import command as probe
 from rccserver.commands.certs import generate
 from rccserver.commands.probe.command import ProbeOptions, ProbeUsageError, options_from_args, parse_target, run_probe
 from rccserver.commands.probe.dialog import ProbeDialog
 from rccserver.commands.probe.hints import (
-    CLIENT_CERT_REFUSED_HINT, CLIENT_CERT_REQUIRED_HINT, CLOSED_HINT, HOSTNAME_HINT, LOGON_HINTS, NO_WARNING_HINT,
-    NOT_RUNNING_HINT, NOT_TLS_HINT, TLS_ALERT_ON_TCP_HINT, UNKNOWN_CA_HINT, UNKNOWN_CODE_HINT,
-    connect_failure, logon_refusal, parse_warnings, split_rcc_code,
+    CLIENT_CERT_REFUSED_HINT, CLIENT_CERT_REQUIRED_HINT, CLOSED_HINT, HOSTNAME_HINT, LOGON_HINTS, NO_LINE_HINT,
+    NO_WARNING_HINT, NOT_IN_DIRECTORY_HINT, NOT_RUNNING_HINT, NOT_TLS_HINT, STALE_LINE_HINT, TLS_ALERT_ON_TCP_HINT,
+    UNKNOWN_CA_HINT, UNKNOWN_CODE_HINT, connect_failure, logon_refusal, parse_warnings, split_rcc_code,
 )
+from rccserver.commands.probe.line_lookup import find_line, load_configured_directory
 from rccserver.commands.probe.report import Report, Status, render_json, render_text
 from rccserver.sip import FramedMessage, Request, Response, StreamFramer, make_response, parse_message
 from rccserver.sip.uri import quote_string
@@ -236,9 +238,13 @@ def test_bad_targets(text):
         parse_target(text)
 
 
-def test_line_is_required():
+def test_line_may_be_left_to_the_directory():
+    options = options_from_args(parse_args("--as", ALICE))
+    assert (options.line, options.config) == (None, None)
+    options = options_from_args(parse_args("--as", ALICE, "--config", "/etc/rccserver/rccserver.toml"))
+    assert (options.line, options.config) == (None, "/etc/rccserver/rccserver.toml")
     with pytest.raises(SystemExit):
-        parse_args("--as", ALICE)
+        parse_args("--line", ALICE_LINE)  # --as stays required
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -267,6 +273,88 @@ def test_defaults():
     named = options_from_args(parse_args("--as", ALICE, "--line", ALICE_LINE, "--target", "[::1]:5",
                                          "--tls", "--tls-name", "rcc.example.com"))
     assert named.request_uri == "sip:rcc@rcc.example.com"
+
+
+# -- the line from the directory (no --line) ---------------------------------------
+
+LOOKUP_LDIF = """\
+dn: CN=Alice,DC=example,DC=com
+sAMAccountName: alice
+msRTCSIP-PrimaryUserAddress: sip:alice@example.com
+msRTCSIP-Line: tel:+1001
+msRTCSIP-UserEnabled: TRUE
+
+dn: CN=Erin,DC=example,DC=com
+sAMAccountName: erin
+msRTCSIP-PrimaryUserAddress: sip:erin@example.com
+msRTCSIP-Line: tel:+1007
+msRTCSIP-UserEnabled: FALSE
+
+dn: CN=Fred,DC=example,DC=com
+sAMAccountName: fred
+msRTCSIP-PrimaryUserAddress: sip:fred@example.com
+msRTCSIP-UserEnabled: TRUE
+"""
+
+
+@pytest.fixture
+def lookup_directory(tmp_path) -> Path:
+    """A configuration whose LDIF directory holds alice (tel:+1001), erin (disabled) and fred (no line)."""
+    (tmp_path / "directory.ldif").write_text(LOOKUP_LDIF)
+    path = tmp_path / "rccserver.toml"
+    path.write_text('[directory]\nsource = "ldif"\nldif_file = "directory.ldif"\nnetbios_domain = "EXAMPLE"\n')
+    return path
+
+
+def test_the_line_is_the_users_msrtcsip_line(lookup_directory):
+    directory = load_configured_directory(str(lookup_directory))
+    found = find_line(directory, "sip:Alice@Example.com")  # SIP URIs compare case-insensitively
+    assert (found.line, found.status, found.code) == ("tel:+1001", Status.OK, None)
+    assert "tel:+1001" in found.summary and str(lookup_directory.parent / "directory.ldif") in found.summary
+
+
+def test_a_user_not_in_the_directory_has_no_line(lookup_directory):
+    found = find_line(load_configured_directory(str(lookup_directory)), "sip:carl@example.com")
+    assert (found.line, found.status, found.code) == (None, Status.FAIL, "Cs_UserNotInDirectory")
+    assert "sip:carl@example.com" in found.summary and "not" in found.summary
+    assert found.hint == NOT_IN_DIRECTORY_HINT
+
+
+def test_a_user_without_msrtcsip_line(lookup_directory):
+    found = find_line(load_configured_directory(str(lookup_directory)), "sip:fred@example.com")
+    assert (found.line, found.status, found.code) == (None, Status.FAIL, "Cs_LineNotAssigned")
+    assert "msRTCSIP-Line" in found.summary and found.hint == NO_LINE_HINT
+
+
+def test_a_disabled_user_is_probed_with_a_warning(lookup_directory):
+    # The server will refuse the logon; the probe still asks it, so the refusal is the server's own.
+    found = find_line(load_configured_directory(str(lookup_directory)), "sip:erin@example.com")
+    assert (found.line, found.status, found.code) == ("tel:+1007", Status.WARN, None)
+    assert "msRTCSIP-UserEnabled" in found.summary and "Cs_UserNotInDirectory" in found.summary
+
+
+def test_without_config_the_bundled_demo_directory_is_read():
+    # rccserver/data/directory.ldif, the demo's: bob's Line URI is tel:+1002
+    assert find_line(load_configured_directory(None), "sip:bob@example.com").line == "tel:+1002"
+
+
+def test_an_unreadable_configuration_or_directory_is_a_usage_error(tmp_path, capsys):
+    missing = tmp_path / "missing.toml"
+    assert probe.run(parse_args("--as", ALICE, "--config", str(missing))) == probe.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert str(missing) in error and "--line" in error
+    (tmp_path / "rccserver.toml").write_text('[directory]\nldif_file = "gone.ldif"\n')
+    assert probe.run(parse_args("--as", ALICE, "--config", str(tmp_path / "rccserver.toml"))) == probe.EXIT_USAGE
+    assert "gone.ldif" in capsys.readouterr().err
+
+
+def test_an_ldap_directory_is_read_through_the_servers_loader(tmp_path, capsys):
+    # Nothing listens on that port: the error is the LDAP loader's own, naming the URL.
+    url = f"ldap://127.0.0.1:{free_port()}"
+    (tmp_path / "rccserver.toml").write_text(f'[directory]\nsource = "ldap"\nurl = "{url}"\n'
+                                             f'search_dn = "DC=example,DC=com"\ntimeout = 2\n')
+    assert probe.run(parse_args("--as", ALICE, "--config", str(tmp_path / "rccserver.toml"))) == probe.EXIT_USAGE
+    assert f"LDAP {url}: cannot connect" in capsys.readouterr().err
 
 
 # -- against scripted loopback peers -------------------------------------------
@@ -396,7 +484,7 @@ def _event(name: str, conn: csta.ConnectionID, called: str):
 
 
 def options(port: int, **extra) -> ProbeOptions:
-    return ProbeOptions(user=ALICE, line=ALICE_LINE, port=port, timeout=WAIT, **extra)
+    return ProbeOptions(**{"user": ALICE, "line": ALICE_LINE, "port": port, "timeout": WAIT, **extra})
 
 
 def test_probe_walks_the_whole_chain_and_answers_the_server():
@@ -496,6 +584,49 @@ def test_nothing_listening_gives_the_not_running_hint():
     report = run_probe(options(free_port()))
     assert report.step("connect").status is Status.FAIL and report.step("connect").hint == NOT_RUNNING_HINT
     assert all(s.status is Status.SKIP for s in report.steps[1:]) and report.exit_code == 1
+
+
+def test_without_line_the_directory_line_is_sent(lookup_directory):
+    with ScriptedPeer(happy_script()) as peer:
+        report = run_probe(options(peer.port, line=None, config=str(lookup_directory)))
+    assert report.ok, render_text(report)
+    assert [step.name for step in report.steps] == ["line", "connect", "logon", "features", "monitor", "signout"]
+    assert report.step("line").status is Status.OK and report.line == "tel:+1001"
+    invite = peer.received[0]
+    assert invite.method == "INVITE" and csta.decode(invite.body).line == "tel:+1001"
+    infos = [csta.decode(m.body) for m in peer.received if isinstance(m, Request) and m.method == "INFO"]
+    assert infos[1].monitor_object == "tel:+1001"
+    assert render_text(report).splitlines()[1].startswith("[ ok ] line (directory)")
+
+
+@pytest.mark.parametrize("user, code, hint", [("sip:carl@example.com", "Cs_UserNotInDirectory", NOT_IN_DIRECTORY_HINT),
+                                              ("sip:fred@example.com", "Cs_LineNotAssigned", NO_LINE_HINT)])
+def test_without_a_line_in_the_directory_the_probe_does_not_connect(lookup_directory, user, code, hint):
+    def opener(*args, **kwargs):
+        raise AssertionError("the probe connected although it has no line")
+
+    report = run_probe(ProbeOptions(user=user, line=None, config=str(lookup_directory)), opener=opener)
+    assert report.exit_code == 1 and report.line is None
+    line = report.step("line")
+    assert (line.status, line.data["code"], line.hint) == (Status.FAIL, code, hint)
+    assert all(step.status is Status.SKIP for step in report.steps[1:])
+    assert report.verdict == f"FAILED: {user}: line (directory): {code}"
+    document = json.loads(render_json(report))
+    assert document["line"] is None and document["steps"][0]["data"]["code"] == code
+
+
+def test_a_line_refused_by_the_server_points_at_a_stale_cache(lookup_directory):
+    # The server's AD cache has another line for alice than the directory holds now.
+    def script(message, peer):
+        if isinstance(message, Request) and message.method == "INVITE":
+            peer.send(make_response(message, 403, to_tag="peer", headers=[
+                ("Warning", '399 rcc.example.com "Cs_LineNotAssigned: the line is tel:+1002"')]))
+
+    with ScriptedPeer(script) as peer:
+        report = run_probe(options(peer.port, line=None, config=str(lookup_directory)))
+    logon = report.step("logon")
+    assert logon.data["code"] == "Cs_LineNotAssigned" and logon.hint == STALE_LINE_HINT
+    assert "rccserver -reload" in STALE_LINE_HINT
 
 
 # -- TLS refusals against loopback TLS peers ------------------------------------
@@ -598,8 +729,9 @@ def test_command_nothing_listening():
 #   erin: disabled in AD                                  -> Cs_UserNotInDirectory
 #   dave: line tel:+1099, no such station                 -> Cs_StationNotFound
 #   hank: station 1004, which the tests give to Bob's CIC client -> Cs_StationInUseByAnotherUser
+#   fred: no msRTCSIP-Line                                -> a probe without --line stops at Cs_LineNotAssigned
 TESTBED_USERS = [("alice", "tel:+1001", True), ("bob", "tel:+1002", True), ("erin", "tel:+1007", False),
-                 ("dave", "tel:+1099", True), ("hank", "tel:+1004", True)]
+                 ("dave", "tel:+1099", True), ("hank", "tel:+1004", True), ("fred", None, True)]
 TESTBED_CIC_USERS = [("Alice", "alice"), ("Bob", "bob"), ("Erin", "erin"), ("Dave", "dave"), ("Hank", "hank")]
 
 
@@ -609,8 +741,8 @@ def write_server(directory: Path, *, transport: str = "tcp", line_extra: str = "
     (directory / "directory.ldif").write_text("\n".join(
         f"dn: CN={sam},CN=Users,DC=example,DC=com\nobjectClass: user\nsAMAccountName: {sam}\n"
         f"displayName: {sam.title()}\nmsRTCSIP-PrimaryUserAddress: sip:{sam}@example.com\n"
-        f"msRTCSIP-Line: {line}\nmsRTCSIP-LineServer: sip:rcc@rcc.example.com\n"
-        f"msRTCSIP-UserEnabled: {'TRUE' if enabled else 'FALSE'}\n"
+        + (f"msRTCSIP-Line: {line}\n" if line else "")
+        + f"msRTCSIP-LineServer: sip:rcc@rcc.example.com\nmsRTCSIP-UserEnabled: {'TRUE' if enabled else 'FALSE'}\n"
         for sam, line, enabled in TESTBED_USERS))
     cic = ['[licenses]\nfeatures = ["I3_FEATURE_LYNC"]\n']
     for number, (uid, sam) in enumerate(TESTBED_CIC_USERS):
@@ -653,8 +785,10 @@ def server(tmp_path_factory):
     assert process.stop() == 0
 
 
-def probe_json(server: ServerProcess, user: str, line: str, *extra: str) -> tuple[int, dict]:
-    result = run_probe_command("--as", f"sip:{user}@example.com", "--line", line,
+def probe_json(server: ServerProcess, user: str, line: str | None, *extra: str) -> tuple[int, dict]:
+    """Without a line, the probe takes it from the server's own configuration (--config)."""
+    line_options = ("--line", line) if line else ("--config", str(server.config_path))
+    result = run_probe_command("--as", f"sip:{user}@example.com", *line_options,
                                "--target", f"127.0.0.1:{server.sip_port}", "--server-uri",
                                "sip:rcc@rcc.example.com", "--timeout", "10", "--json", *extra)
     assert result.stderr == ""
@@ -752,3 +886,38 @@ def test_real_server_mutual_tls(tmp_path, certs):
     assert CLIENT_CERT_REQUIRED_HINT in failed["hint"]
     assert code == 0, steps
     assert "TLS" in steps["connect"]["detail"]
+
+
+# -- the line from the server's own configuration (no --line) -------------------------
+
+def test_real_server_line_from_the_configured_directory(server):
+    code, steps = probe_json(server, "alice", None)
+    assert code == 0, steps
+    assert steps["line"]["status"] == "ok" and "tel:+1001" in steps["line"]["detail"]
+    assert [steps[name]["status"] for name in ("connect", "logon", "features", "monitor", "signout")] == ["ok"] * 5
+
+
+@pytest.mark.parametrize("user, code", [("carl", "Cs_UserNotInDirectory"), ("fred", "Cs_LineNotAssigned")])
+def test_real_server_user_without_a_directory_line(server, user, code):
+    exit_code, steps = probe_json(server, user, None)
+    assert exit_code == 1
+    assert steps["line"]["status"] == "fail" and steps["line"]["data"]["code"] == code
+    assert steps["verdict"].endswith(code)
+    assert all(steps[name]["status"] == "skip" for name in ("connect", "logon", "features", "monitor", "signout"))
+
+
+def test_real_server_disabled_user_from_the_directory_is_refused_by_the_server(server):
+    exit_code, steps = probe_json(server, "erin", None)
+    assert exit_code == 1
+    assert steps["line"]["status"] == "warn" and "tel:+1007" in steps["line"]["detail"]
+    assert steps["logon"]["data"]["code"] == "Cs_UserNotInDirectory" and steps["logon"]["data"]["sip_status"] == 404
+
+
+def test_real_server_text_checklist_without_a_line(server):
+    result = run_probe_command("--as", "sip:carl@example.com", "--config", str(server.config_path),
+                               "--target", f"127.0.0.1:{server.sip_port}")
+    assert result.returncode == 1 and result.stderr == ""
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].startswith("[FAIL] line (directory)") and "sip:carl@example.com" in lines[1]
+    assert "Cs_UserNotInDirectory" in result.stdout
+    assert lines[-1] == "verdict: FAILED: sip:carl@example.com: line (directory): Cs_UserNotInDirectory"

@@ -1,8 +1,12 @@
 """`rccserver probe`: sign in like Lync and report each step of the logon chain.
 
-    rccserver probe --as sip:alice@example.com --line tel:+1001 [--target host:port]
+    rccserver probe --as sip:alice@example.com [--line tel:+1001 | --config FILE] [--target host:port]
                     [--tls [--ca FILE] [--cert FILE --key FILE] [--tls-name NAME]]
                     [--server-uri sip:rcc@host] [--call tel:NUMBER] [--timeout S] [--json]
+
+Without --line the user's msRTCSIP-Line comes from the directory of the
+configuration (line_lookup.py); a user it does not hold, or one without a line,
+fails there with the Cs_ code the server would answer, before any connection.
 
 The chain (reference sections 6.1, 6.3, 6.8): TCP/TLS connect; INVITE with a CSTA
 RequestSystemStatus carrying `lcs:line`, ACK; GetCSTAFeatures and MonitorStart sent
@@ -13,7 +17,8 @@ the `Cs_` code in the Warning header (rccserver/commands/probe/hints.py).
 
 Exit codes: 0 logon works (and the test call, if asked, got at least an
 Originated/Delivered event); 1 it does not; 2 the probe itself was called wrongly
-(bad arguments, unreadable certificate files).
+(bad arguments, unreadable certificate files, or without --line a configuration
+or directory it cannot read).
 """
 from __future__ import annotations
 
@@ -28,11 +33,15 @@ import attrs
 
 from rccserver import csta
 from rccserver.commands.probe.dialog import ProbeDialog, host_port
-from rccserver.commands.probe.hints import Finding, closed_without_answer, connect_failure, logon_refusal
+from rccserver.commands.probe.hints import (
+    STALE_LINE_HINT, Finding, closed_without_answer, connect_failure, logon_refusal,
+)
+from rccserver.commands.probe.line_lookup import DirectoryUnreadable, find_line, load_configured_directory
 from rccserver.commands.probe.report import Report, Status, render_json, render_text
 from rccserver.commands.probe.wire import (
     Clock, ConnectionClosed, PeerProtocolError, SipConnection, WaitTimeout, make_tls_context, speaks_tls,
 )
+from rccserver.directory.cache import DirectoryCache
 from rccserver.sip import Request, Response, TelUri, parse_uri
 from rccserver.sip.errors import SipParseError
 
@@ -62,7 +71,7 @@ class ProbeUsageError(ValueError):
 @attrs.frozen(slots=True)
 class ProbeOptions:
     user: str
-    line: str
+    line: str | None  # None: the user's msRTCSIP-Line from the directory of `config`
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     tls: bool = False
@@ -76,6 +85,7 @@ class ProbeOptions:
     timeout: float = DEFAULT_TIMEOUT
     call_wait: float = DEFAULT_CALL_WAIT
     answer_grace: float = ANSWER_GRACE
+    config: str | None = None  # the configuration whose directory gives the line; None: the bundled demo
 
     @property
     def target(self) -> str:
@@ -148,12 +158,12 @@ def options_from_args(args: argparse.Namespace) -> ProbeOptions:
         raise ProbeUsageError("--cert and --key go together (the client certificate and its key)")
     return ProbeOptions(
         user=_check_uri("--as", args.user, ("sip", "sips")),
-        line=_check_uri("--line", args.line, ("tel", "sip")),
+        line=_check_uri("--line", args.line, ("tel", "sip")) if args.line else None,
         host=host, port=port, tls=args.tls, ca_file=args.ca, cert_file=args.cert,
         key_file=args.key, tls_name=args.tls_name, verify=not args.insecure,
         server_uri=_check_uri("--server-uri", args.server_uri, ("sip", "sips")) if args.server_uri else None,
         call=_check_uri("--call", args.call, ("tel", "sip")) if args.call else None,
-        timeout=args.timeout, call_wait=args.call_wait,
+        timeout=args.timeout, call_wait=args.call_wait, config=args.config,
     )
 
 
@@ -230,12 +240,21 @@ class _Session:
 
 
 def run_probe(options: ProbeOptions, *, clock: Clock = time.monotonic,
-              opener: Callable[..., SipConnection] = SipConnection.open) -> Report:
+              opener: Callable[..., SipConnection] = SipConnection.open,
+              directory: Callable[[str | None], DirectoryCache] = load_configured_directory) -> Report:
     """Run the whole chain and return the checklist. Never raises for network trouble: every
-    failure becomes a failed step with a hint. Raises ProbeUsageError for unreadable TLS files."""
+    failure becomes a failed step with a hint. Raises ProbeUsageError for unreadable TLS files
+    and, without a line, for a configuration or directory (`directory(options.config)`) it
+    cannot read."""
     report = Report(user=options.user, line=options.line, target=options.target,
                     transport="TLS" if options.tls else "TCP", call_asked=options.call is not None)
     context = _tls_context(options) if options.tls else None
+    if options.line is None:
+        line = _line_from_directory(options, report, directory)
+        if line is None:
+            report.skip_rest("not run: no line to sign in with")
+            return report
+        options = attrs.evolve(options, line=line)
     connection = _connect(options, context, report, clock, opener)
     if connection is None:
         report.skip_rest("not run: no connection")
@@ -246,6 +265,21 @@ def run_probe(options: ProbeOptions, *, clock: Clock = time.monotonic,
         connection.close()
     report.skip_rest("not run: an earlier step failed")
     return report
+
+
+def _line_from_directory(options: ProbeOptions, report: Report,
+                         directory: Callable[[str | None], DirectoryCache]) -> str | None:
+    """The `line` step: the user's line from the directory, or None when it has none."""
+    try:
+        cache = directory(options.config)
+    except DirectoryUnreadable as error:
+        raise ProbeUsageError(f"cannot read the user's line from the directory: {error} (name the "
+                              f"configuration with --config FILE, or the line with --line TEL_URI)") from None
+    found = find_line(cache, options.user)
+    data = {"code": found.code} if found.code else {"line": found.line}
+    report.add("line", found.status, found.summary, found.hint, **data)
+    report.line = found.line
+    return found.line
 
 
 def _tls_context(options: ProbeOptions) -> ssl.SSLContext:
@@ -353,6 +387,8 @@ def _logon(options: ProbeOptions, session: _Session, report: Report) -> bool:
     response = session.transact(invite, options.timeout)
     if response.status >= 300:
         finding: Finding = logon_refusal(response.status, response.reason, response.headers.get_all("Warning"))
+        if finding.code == "Cs_LineNotAssigned" and report.step("line") is not None:
+            finding = attrs.evolve(finding, hint=STALE_LINE_HINT)  # no --line to blame: the line is AD's
         report.add("logon", Status.FAIL, finding.summary, finding.hint,
                    sip_status=response.status, code=finding.code, server_detail=finding.detail)
         return False
@@ -540,9 +576,14 @@ def _abandon(options: ProbeOptions, session: _Session, report: Report) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as", dest="user", required=True, metavar="SIP_URI",
                         help="the Lync user to sign in as (msRTCSIP-PrimaryUserAddress), e.g. sip:alice@example.com")
-    parser.add_argument("--line", required=True, metavar="TEL_URI",
+    parser.add_argument("--line", metavar="TEL_URI",
                         help="the user's Line URI (msRTCSIP-Line) sent in lcs:line, e.g. tel:+14255550150; "
-                        "required, because the server compares it with the directory")
+                        "default: the user's msRTCSIP-Line in the directory of --config")
+    parser.add_argument("--config", metavar="FILE",
+                        help="without --line: the configuration whose directory (LDIF or LDAP) gives the "
+                        "user's line (default: the bundled demo configuration, as 'rccserver run'); a user "
+                        "it does not hold, or without a line, fails with Cs_UserNotInDirectory or "
+                        "Cs_LineNotAssigned")
     parser.add_argument("--target", default=DEFAULT_TARGET, metavar="HOST[:PORT]",
                         help=f"the RCC line to probe (default {DEFAULT_TARGET}; port default {DEFAULT_PORT}; "
                         "IPv6 as [::1]:11001)")

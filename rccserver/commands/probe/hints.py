@@ -6,6 +6,9 @@ Two sources of failure are translated into a short finding plus a fix hint:
   server puts on every failing INVITE answer (SPEC section 6);
 * a connection that could not be made or was dropped: socket and TLS errors.
 
+A probe without --line also explains why the directory gives it no line to sign
+in with (line_lookup.py words those findings).
+
 Pure functions over values; no I/O.
 """
 from __future__ import annotations
@@ -53,6 +56,21 @@ LOGON_HINTS: Mapping[str, str] = MappingProxyType({
 })
 
 UNKNOWN_CODE_HINT = "look up the logon decision line in the RCCServer log"
+# Without --line: the directory the configuration names gives no line to sign in with.
+NOT_IN_DIRECTORY_HINT = (
+    "check the SIP URI (msRTCSIP-PrimaryUserAddress) and that --config names the server's "
+    "configuration; or name the line with --line to ask the server itself"
+)
+NO_LINE_HINT = (
+    "assign the user a Line URI (Set-CsUser -LineUri tel:+...), then `rccserver -reload`; "
+    "or name a line with --line"
+)
+DISABLED_HINT = "enable the user for Lync (msRTCSIP-UserEnabled TRUE), then `rccserver -reload`"
+# The line came from the directory, yet the server says it is not the user's.
+STALE_LINE_HINT = (
+    "the server's AD cache holds another line for the user than the directory does now: "
+    "run `rccserver -reload` (or check that --config names the server's configuration)"
+)
 NO_WARNING_HINT = (
     "the answer carries no Cs_ code: the peer may not be rccserver, or a proxy answered; "
     "see the RCCServer log"

@@ -14,8 +14,9 @@ from typing import Any
 
 import attrs
 
-# The chain, in order. `call` only runs with --call.
+# The chain, in order. `line` only runs without --line, `call` only with --call.
 STEP_TITLES: Mapping[str, str] = {
+    "line": "line (directory)",
     "connect": "connect",
     "logon": "logon (INVITE)",
     "features": "GetCSTAFeatures",
@@ -54,7 +55,7 @@ class Report:
     """What the probe did, step by step. `target` and `user` head the text output."""
 
     user: str
-    line: str
+    line: str | None  # None while (or because) the directory gives none
     target: str
     transport: str
     steps: list[Step] = attrs.field(factory=list)
@@ -81,7 +82,8 @@ class Report:
         return None
 
     def _chain(self) -> list[str]:
-        return [name for name in STEP_TITLES if name != "call" or self.call_asked]
+        optional = {"call": self.call_asked, "line": self.step("line") is not None}
+        return [name for name in STEP_TITLES if optional.get(name, True)]
 
     @property
     def ok(self) -> bool:
@@ -110,16 +112,17 @@ class Report:
                 text += f" (warnings: {', '.join(warnings)})"
             return text
         failed = next((step for step in self.steps if step.status is Status.FAIL), None)
+        who = f"{self.user} on {self.line}" if self.line else self.user
         if failed is None:
-            return f"FAILED: {self.user} on {self.line}: the chain did not complete"
+            return f"FAILED: {who}: the chain did not complete"
         code = failed.data.get("code")
         what = f"{failed.title}: {code}" if code else f"{failed.title}: {failed.detail}"
-        return f"FAILED: {self.user} on {self.line}: {what}"
+        return f"FAILED: {who}: {what}"
 
 
 def render_text(report: Report) -> str:
-    lines = [f"rccserver probe: {report.user} (line {report.line}) -> {report.target} "
-             f"over {report.transport}"]
+    line = f"line {report.line}" if report.line else "no line"
+    lines = [f"rccserver probe: {report.user} ({line}) -> {report.target} over {report.transport}"]
     width = max(len(step.title) for step in report.steps) if report.steps else 0
     for step in report.steps:
         lines.append(f"{step.status.mark} {step.title:<{width}}  {step.detail}")
