@@ -292,6 +292,11 @@ def log_station_refused_in_cooldown(event, until_text: str, method: str = "REGIS
          reason="cool-down after repeated authentication failures; further refusals until then are not logged")
 
 
+def log_station_call(station: str, what: str, detail: str) -> None:
+    """What the call layer could not do with a phone (not registered, a refused call, a failed leg)."""
+    emit("station-call", station=station, what=what, detail=detail)
+
+
 def log_stations_line_started(address: str, ports: Mapping[str, int]) -> None:
     emit("stations-line-start", address=address,
          **{f"{transport}_port": port for transport, port in ports.items()})

@@ -34,9 +34,9 @@ from rccserver.server.config import Config, is_pkcs12_path
 from rccserver.server.observers import LogObserver, MetricsObserver, Observers
 from rccserver.server.reloader import DirectoryReloader, load_directory
 from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
-from rccserver.server.stations import StationsLine
+from rccserver.server.stations import StationsLine, phone_settings
 from rccserver.sip.endpoint import Endpoint
-from rccserver.stations.no_calls import NoCalls
+from rccserver.stations.terminal import SipTerminals
 from rccserver.switch import EmbeddedSwitch, SwitchOptions
 from rccserver.transport.endpoint_driver import EndpointDriver
 from rccserver.transport.limits import TransportLimits
@@ -93,6 +93,7 @@ class Runtime:
         self.sip_port: int | None = None
         self.admin_port: int | None = None
         self.stations: StationsLine | None = None  # None without [stations_line]
+        self.terminals: SipTerminals | None = None  # the call layer of the SIP stations, with it
         self._reload_seq = 0
         self._reloading: defer.Deferred | None = None
         self._reload_waiters: list[defer.Deferred] = []
@@ -137,6 +138,9 @@ class Runtime:
             wall_clock=time.time,
             observer=self.observer,
         )
+        # Switch events from any input (a phone hanging up, too) become CSTA events first,
+        # then each line's output is carried out.
+        self.timer.add_flush(self.app.events.flush)
         self.endpoint = Endpoint(
             self.app,
             domain_name=config.line.domain_name,
@@ -172,14 +176,17 @@ class Runtime:
             self._services.append(self.admin_service)
 
     def _stations_line(self, cic: CicData) -> StationsLine:
-        """Registrar, phone line and listeners for the SIP stations; calls are refused
-        (NoCalls) until the call layer is wired in as the phone line's LegListener."""
+        """Registrar, phone line and listeners for the SIP stations, and the call layer
+        (SipTerminals) that carries the switch's calls of SIP stations on their phones."""
+        self.terminals = SipTerminals(self.switch, phone_settings(cic), domain_name=self.config.line.domain_name,
+                                      observer=rcclog.log_station_call)
         stations = StationsLine(
-            self.config, cic, reactor=self.reactor, scheduler=self.scheduler, timer=self.timer, legs=NoCalls(),
+            self.config, cic, reactor=self.reactor, scheduler=self.scheduler, timer=self.timer, legs=self.terminals,
             observer=StationsObservers(StationsLogObserver(), StationsMetricsObserver(self.metrics)),
             on_rejected=self.observer.connection_rejected,
             on_refused_datagram=lambda peer: self.metrics.station_datagrams_refused.inc(),
         )
+        self.terminals.attach(stations.endpoint)
         self.metrics.watch_registrar(stations.registrar)
         return stations
 
@@ -242,6 +249,7 @@ class Runtime:
             self.data.cic = snapshot.cic
             self._sync_stations(snapshot.cic)
             if self.stations is not None:
+                self.terminals.update_phones(phone_settings(snapshot.cic))
                 self.stations.replace_stations(snapshot.cic)
             result = {
                 "ok": True,

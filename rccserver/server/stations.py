@@ -3,8 +3,9 @@ endpoint, its driver, listeners and outbound pool, built from [stations_line] an
 the CIC data's SIP stations.
 
 The endpoint keeps its timers in the server's one Scheduler and its driver
-shares the RCC line driver's SchedulerTimer, so every tick flushes both lines.
-The call layer comes in as the endpoint's `LegListener`. Registrar and line
+shares the RCC line driver's SchedulerTimer, so every flush carries out both
+lines' output. The call layer (stations/terminal.py) comes in as the endpoint's
+`LegListener`; the runtime attaches the endpoint to it as its `PhoneLine`. Registrar and line
 events go to one observer (the log and metrics fan-out, station_observers.py).
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ from twisted.internet import defer
 from rccserver.cic.data import CicData
 from rccserver.common.product import product_token
 from rccserver.server.config import Config
-from rccserver.stations.legs import LegListener
+from rccserver.stations.legs import AutoAnswer, LegListener
 from rccserver.stations.registrar import Registrar, RegistrarSettings
+from rccserver.stations.terminal import PhoneSettings
 from rccserver.transport.endpoint_driver import EndpointDriver
 from rccserver.transport.outbound import ConnectionPool
 from rccserver.transport.scheduler_timer import SchedulerTimer
@@ -38,6 +40,13 @@ def registrar_settings(config: Config) -> RegistrarSettings:
     default = max(stations.min_expires, min(_DEFAULT_EXPIRES, stations.max_expires))
     return RegistrarSettings(realm=stations.realm, min_expires=stations.min_expires,
                              max_expires=stations.max_expires, default_expires=default)
+
+
+def phone_settings(cic: CicData) -> dict[str, PhoneSettings]:
+    """What the call layer needs of each SIP station, by extension."""
+    return {station.extension: PhoneSettings(auto_answer=AutoAnswer(station.auto_answer),
+                                             remote_answer=station.remote_answer)
+            for station in cic.sip_stations}
 
 
 def stations_endpoint(*, registrar: Registrar, scheduler: Any, listener: LegListener, observer: Observer,

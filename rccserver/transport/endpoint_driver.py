@@ -7,7 +7,8 @@ we feed them to the endpoint, then carry out what the endpoint asks for: send
 on a connection, send towards a target over a new or pooled connection, close,
 send a datagram. Both endpoints keep their timers in the server's one
 Scheduler, whose single reactor timer is a `SchedulerTimer` shared by the
-drivers: each re-arms it after flushing, and it flushes every driver after a tick.
+drivers. A flush, after every input and every tick, goes through it: it carries
+out every line's output, since one line's input may give output on the other.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class EndpointDriver:
         self.datagrams = datagrams
         self.connections: dict[int, Any] = {}
         self.timer = timer if timer is not None else SchedulerTimer(reactor, scheduler)
-        self.timer.add_flush(self.flush)
+        self.timer.add_flush(self._carry_out)
 
     # -- ConnectionSink -------------------------------------------------
     def connection_made(self, conn) -> None:
@@ -76,7 +77,11 @@ class EndpointDriver:
 
     # -- outputs and timers ----------------------------------------------
     def flush(self) -> None:
-        """Carry out everything the endpoint has queued, then re-arm the timer."""
+        """Carry out everything every line has queued, then re-arm the timer."""
+        self.timer.flush()
+
+    def _carry_out(self) -> None:
+        """Carry out everything this endpoint has queued."""
         for output in self.endpoint.take_output():
             if isinstance(output, Send):
                 conn = self.connections.get(output.conn_id)
@@ -90,7 +95,6 @@ class EndpointDriver:
                     conn.close()
             else:  # SendDatagram(addr, data): the stations line's UDP
                 self._send_datagram(output)
-        self.timer.arm()
 
     def _send_datagram(self, output) -> None:
         if self.datagrams is None:

@@ -1,11 +1,14 @@
-"""The one reactor timer of the server's one Scheduler.
+"""The one reactor timer of the server's one Scheduler, and the one flush of every line.
 
 The RCC line's endpoint, the RCC keep-alives, the switch and the stations line
 all keep their timers in `Runtime.scheduler`; a single reactor timer stands for
-its earliest deadline. Each endpoint driver re-arms it after carrying out its
-endpoint's output, and after every tick every driver flushes, because a timer
-of one component (the switch's ringing) may produce output on any endpoint
-(a phone's INVITE, a CSTA event to Lync).
+its earliest deadline.
+
+One line's input or timer may give output on the other: a MakeCall INFO from
+Lync makes an INVITE to a phone, a phone hanging up makes CSTA events for Lync.
+So every flush, after any input on either line and after every tick, carries
+out everything pending, in the order the flushes were added (the RCC
+application's switch events first, then each driver's output), and re-arms.
 """
 from __future__ import annotations
 
@@ -25,8 +28,15 @@ class SchedulerTimer:
         self._timer_at: float | None = None
 
     def add_flush(self, flush: Callable[[], None]) -> None:
-        """Call `flush` after every tick (a driver carrying out its endpoint's output)."""
+        """Call `flush` (carry out what is pending: a driver's endpoint output, the RCC
+        application's switch events) on every `flush()`, in the order added."""
         self._flushes.append(flush)
+
+    def flush(self) -> None:
+        """Carry out everything pending on every line, then re-arm the reactor timer."""
+        for flush in list(self._flushes):
+            flush()
+        self.arm()
 
     def arm(self) -> None:
         """Point the reactor timer at the scheduler's earliest deadline (cheap when unchanged)."""
@@ -48,6 +58,4 @@ class SchedulerTimer:
         self._timer = None
         self._timer_at = None
         self.scheduler.tick(self.reactor.seconds())
-        for flush in list(self._flushes):
-            flush()
-        self.arm()
+        self.flush()

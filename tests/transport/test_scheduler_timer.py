@@ -67,3 +67,18 @@ def test_cancel_stops_the_reactor_timer():
     timer.arm()
     timer.cancel()
     assert clock.getDelayedCalls() == []
+
+
+def test_a_flush_carries_out_every_line_in_order_and_rearms():
+    # A MakeCall INFO on the RCC line queues an INVITE on the stations line: the RCC line's
+    # flush must carry out both, the switch's events first.
+    clock, scheduler, timer = make()
+    done = []
+    timer.add_flush(lambda: done.append("switch events"))
+    timer.add_flush(lambda: done.append("rcc line"))
+    timer.add_flush(lambda: done.append("stations line"))
+    scheduler.call_later(7, lambda: None)
+    timer.flush()
+    assert done == ["switch events", "rcc line", "stations line"]
+    [call] = clock.getDelayedCalls()
+    assert call.getTime() == 7

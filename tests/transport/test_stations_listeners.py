@@ -279,3 +279,19 @@ def test_tls_without_a_usable_certificate_fails_to_build(reactor_thread, tmp_pat
         stations_listeners(stations_config(transports=("tls",)), line_config(str(tmp_path / "c.pem"),
                                                                               str(tmp_path / "c.pem")),
                            reactor=reactor_thread.reactor, sink=None)
+
+
+def test_input_on_one_line_flushes_the_other(edge, reactor_thread):
+    # Lync's MakeCall arrives on the RCC line and the call layer queues an INVITE for a phone
+    # on the stations line: carrying out the RCC line's input must send it.
+    built = edge()
+    rcc_endpoint = StandInStations()
+    rcc_line = EndpointDriver(rcc_endpoint, reactor_thread.reactor, built.scheduler, timer=built.timer)
+    with udp_phone() as phone:
+        def make_call_info() -> None:
+            built.endpoint.outputs.append(SendDatagram(phone.getsockname(), b"INVITE for the phone"))
+            rcc_line.datagram_received(b"INFO MakeCall", ("127.0.0.1", 9), ("127.0.0.1", 11001))
+
+        reactor_thread.call(make_call_info)
+        data, _ = phone.recvfrom(65536)
+    assert data == b"INVITE for the phone"
