@@ -453,6 +453,21 @@ class EmbeddedSwitch:
         destination: str | None = None,
         ring_count: int | None = None,
     ) -> None:
+        setting = self.forwarding_setting(station, forwarding_type, active, destination, ring_count)
+        with self._operation():
+            self._stations[station].forwarding[setting.type] = setting
+            self._emit(Forwarding(station, setting.type, setting.active, setting.destination, setting.ring_count))
+
+    def forwarding_setting(
+        self,
+        station: str,
+        forwarding_type: ForwardingType | str,
+        active: bool,
+        destination: str | None = None,
+        ring_count: int | None = None,
+    ) -> ForwardingSetting:
+        """What set_forwarding would store, or the SwitchError it would raise; changes nothing
+        (the state store saves a setting before it is set: rccserver.state.settings)."""
         st = self._station(station)
         try:
             ftype = ForwardingType(forwarding_type)
@@ -471,12 +486,8 @@ class EmbeddedSwitch:
                 count = DEFAULT_RING_COUNT if ring_count is None else ring_count
                 if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RING_COUNT:
                     raise SwitchError(OPERATION, "valueOutOfRange", f"ring count must be 1-{MAX_RING_COUNT} (got {ring_count!r})")
-            setting = ForwardingSetting(ftype, True, device, count)
-        else:
-            setting = ForwardingSetting(ftype, False)
-        with self._operation():
-            st.forwarding[ftype] = setting
-            self._emit(Forwarding(station, ftype, setting.active, setting.destination, setting.ring_count))
+            return ForwardingSetting(ftype, True, device, count)
+        return ForwardingSetting(ftype, False)
 
     def get_forwarding(self, station: str) -> tuple[ForwardingSetting, ...]:
         return tuple(self._station(station).forwarding.values())

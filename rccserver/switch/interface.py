@@ -68,6 +68,16 @@ class Switch(Protocol):
         destination: str | None = None,
         ring_count: int | None = None,
     ) -> None: ...
+    def forwarding_setting(
+        self,
+        station: str,
+        forwarding_type: ForwardingType | str,
+        active: bool,
+        destination: str | None = None,
+        ring_count: int | None = None,
+    ) -> ForwardingSetting:
+        """What set_forwarding would set (or the SwitchError it would raise), changing nothing."""
+        ...
     def get_forwarding(self, station: str) -> tuple[ForwardingSetting, ...]: ...
     def set_dnd(self, station: str, on: bool) -> None: ...
     def get_dnd(self, station: str) -> bool: ...

@@ -1,7 +1,9 @@
 """Forwarding (immediate, busy, no-answer), do-not-disturb, remote numbers, and the timers behind them."""
 from __future__ import annotations
 
-from rccserver.switch import ConnectionState, ForwardingSetting, ForwardingType, events as ev
+import pytest
+
+from rccserver.switch import ConnectionState, ForwardingSetting, ForwardingType, SwitchError, events as ev
 from switch_helpers import A, B, C, X, Y, for_station
 
 
@@ -22,6 +24,18 @@ def test_set_and_get_forwarding_emit_forwarding_events(switch):
     assert switch.take_events() == [ev.Forwarding(A, ForwardingType.IMMEDIATE, False, None, None)]
     assert switch.get_forwarding(A)[0] == ForwardingSetting(ForwardingType.IMMEDIATE, False)
 
+
+def test_forwarding_setting_answers_what_set_forwarding_would_set_and_changes_nothing(switch):
+    """The state store saves a setting before it is set: the switch says what it would be first."""
+    setting = switch.forwarding_setting(A, "forwardNoAns", True, "tel:+1002")
+    assert setting == ForwardingSetting(ForwardingType.NO_ANSWER, True, B, 4)
+    assert switch.take_events() == []
+    assert switch.get_forwarding(A)[2] == ForwardingSetting(ForwardingType.NO_ANSWER, False)
+    switch.set_forwarding(A, setting.type, setting.active, setting.destination, setting.ring_count)
+    assert switch.get_forwarding(A)[2] == setting  # a setting it answered is set unchanged
+    for refused in ((A, "forwardImmediate", True, A), (A, "forwardNoAns", True, X, 16), ("999", "forwardBusy", False)):
+        with pytest.raises(SwitchError):
+            switch.forwarding_setting(*refused)
 
 def test_immediate_forwarding_diverts_before_ringing(switch):
     switch.set_forwarding(B, "forwardImmediate", True, C)
