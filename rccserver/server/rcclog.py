@@ -292,6 +292,20 @@ def log_station_refused_in_cooldown(event, until_text: str, method: str = "REGIS
          reason="cool-down after repeated authentication failures; further refusals until then are not logged")
 
 
+def log_station_leg_started(event) -> None:
+    emit("station-leg-start", LogLevel.debug, station=event.station, leg=event.leg_id, role=event.role.name.lower(),
+         call_id=event.call_id, peer=_peer(event.peer))
+
+
+def log_station_leg_finished(event) -> None:
+    emit("station-leg-end", LogLevel.debug, station=event.station, leg=event.leg_id, reason=event.reason)
+
+
+def log_station_message_dropped(event) -> None:
+    # Anyone can send garbage to a SIP port: debug only, or the log becomes theirs.
+    emit("station-message-dropped", LogLevel.debug, peer=_peer(event.source), reason=event.reason)
+
+
 def log_station_call(station: str, what: str, detail: str) -> None:
     """What the call layer could not do with a phone (not registered, a refused call, a failed leg)."""
     emit("station-call", station=station, what=what, detail=detail)

@@ -3,9 +3,10 @@ the RCCServer log line and the Prometheus counters, as two observers behind one
 fan-out, like the RCC line's (observers.py).
 
 The stations line (sans-IO) hands every event to one callable; the events are
-the registrar's (`rccserver.stations.registrar_events`) and, once the phone line
-reports them, its own (INVITE authentication). Events neither observer knows
-are ignored: a new kind of event must not stop the line.
+the registrar's (`rccserver.stations.registrar_events`) and the phone line's own
+(`rccserver.stations.line_events`: INVITE authentication, legs, dropped
+messages). Events neither observer knows are ignored: a new kind of event must
+not stop the line.
 """
 from __future__ import annotations
 
@@ -44,21 +45,33 @@ class StationsLogObserver:
             SourceBlocked: lambda event: rcclog.log_station_source_blocked(event, rcclog.timestamp(event.until)),
             RegistrationRateLimited: self._refused_in_cooldown,
         }
+        # The phone line's events (stations/line_events.py), by class name until that
+        # module is part of the tree; then key them by class like the registrar's.
+        self._line_handlers: dict[str, Callable[[Any], None]] = {
+            "InviteAuthenticationFailed": lambda event: rcclog.log_station_auth_failed(event, method="INVITE"),
+            "InviteSourceBlocked": lambda event: rcclog.log_station_source_blocked(
+                event, rcclog.timestamp(event.until), method="INVITE"),
+            "InviteRefusedDuringCooldown": self._refused_in_cooldown,
+            "LegStarted": rcclog.log_station_leg_started,
+            "LegFinished": rcclog.log_station_leg_finished,
+            "MessageDropped": rcclog.log_station_message_dropped,
+        }
 
     def __call__(self, event: Any) -> None:
-        handler = self._handlers.get(type(event))
+        handler = self._handlers.get(type(event)) or self._line_handlers.get(type(event).__name__)
         if handler is not None:
             handler(event)
 
-    def _refused_in_cooldown(self, event: RegistrationRateLimited) -> None:
-        host = event.source[0]
-        if self._cooldowns.get(host) == event.until:
+    def _refused_in_cooldown(self, event: Any) -> None:
+        method = "REGISTER" if isinstance(event, RegistrationRateLimited) else "INVITE"
+        key = f"{method} {event.source[0]}"  # the two cool-downs are kept apart
+        if self._cooldowns.get(key) == event.until:
             return
-        self._cooldowns.pop(host, None)
-        self._cooldowns[host] = event.until
+        self._cooldowns.pop(key, None)
+        self._cooldowns[key] = event.until
         while len(self._cooldowns) > _COOLDOWNS_REMEMBERED:
             self._cooldowns.popitem(last=False)
-        rcclog.log_station_refused_in_cooldown(event, rcclog.timestamp(event.until))
+        rcclog.log_station_refused_in_cooldown(event, rcclog.timestamp(event.until), method=method)
 
 
 class StationsMetricsObserver:
@@ -76,6 +89,8 @@ class StationsMetricsObserver:
             self.metrics.station_binding_changes.labels(change=change).inc()
         elif isinstance(event, AuthenticationFailed):
             self.metrics.station_auth_failures.labels(method="REGISTER").inc()
+        elif type(event).__name__ == "InviteAuthenticationFailed":  # stations/line_events.py
+            self.metrics.station_auth_failures.labels(method="INVITE").inc()
 
 
 class StationsObservers:

@@ -28,7 +28,7 @@ from rccserver.transport.scheduler_timer import SchedulerTimer
 from rccserver.transport.stations_listeners import stations_limits, stations_listeners
 
 Observer = Callable[[Any], None]
-# endpoint_factory(registrar=..., scheduler=..., listener=..., observer=..., config=...) -> a StationsEndpoint
+# endpoint_factory(registrar=, scheduler=, listener=, observer=, config=, cic=, secret=) -> a StationsEndpoint
 EndpointFactory = Callable[..., Any]
 
 _DEFAULT_EXPIRES = 3600  # a REGISTER that names no expiry (RFC 3261 section 10.2.1.1 suggests one hour)
@@ -49,14 +49,30 @@ def phone_settings(cic: CicData) -> dict[str, PhoneSettings]:
             for station in cic.sip_stations}
 
 
+def contact_host(config: Config) -> str:
+    """The host phones reach us by (our Contact and Via): the stations line's address when it
+    names one, else [line] domain_name (which must then resolve to us for the phones)."""
+    address = config.stations_line.address
+    return config.line.domain_name if address in ("0.0.0.0", "::") else address
+
+
+def configured_ports(config: Config) -> dict[str, int]:
+    """Our listening port per transport, where the configuration fixes it (0: learnt when bound)."""
+    stations = config.stations_line
+    ports = {"udp": stations.port, "tcp": stations.port, "tls": stations.tls_port}
+    return {transport: ports[transport] for transport in stations.transports if ports[transport]}
+
+
 def stations_endpoint(*, registrar: Registrar, scheduler: Any, listener: LegListener, observer: Observer,
-                      config: Config) -> Any:
+                      config: Config, cic: CicData, secret: bytes) -> Any:
     """The phone line's sans-IO endpoint (rccserver.stations.endpoint)."""
     from rccserver.stations.endpoint import StationsEndpoint
 
-    return StationsEndpoint(scheduler=scheduler, registrar=registrar, listener=listener, observer=observer,
-                            domain_name=config.line.domain_name,
-                            user_agent=product_token(config.server.advertise_version))
+    return StationsEndpoint(
+        scheduler=scheduler, registrar=registrar, stations=cic, realm=config.stations_line.realm,
+        domain_name=config.line.domain_name, listener=listener, secret=secret, random_bytes=os.urandom,
+        user_agent=product_token(config.server.advertise_version), contact_host=contact_host(config),
+        local_ports=configured_ports(config), observer=observer)
 
 
 class StationsLine:
@@ -81,13 +97,15 @@ class StationsLine:
         self.config = config
         self.scheduler = scheduler
         self.observer = observer
-        # Signs the digest nonces. A new one per start: a phone's nonce from before a
-        # restart is then stale, and the phone retries with a fresh one by itself.
-        self.registrar = Registrar(cic.stations, registrar_settings(config), secret=secret or os.urandom(32),
+        # Signs the digest nonces of REGISTER and INVITE alike (an unknown user then gets the
+        # same challenge from both). A new one per start: a phone's nonce from before a
+        # restart is stale, and the phone retries with a fresh one by itself.
+        secret = secret or os.urandom(32)
+        self.registrar = Registrar(cic.stations, registrar_settings(config), secret=secret,
                                    random_bytes=os.urandom,
                                    server_header=product_token(config.server.advertise_version))
         self.endpoint = endpoint_factory(registrar=self.registrar, scheduler=scheduler, listener=legs,
-                                         observer=observer, config=config)
+                                         observer=observer, config=config, cic=cic, secret=secret)
         self.pool = ConnectionPool(reactor=reactor, sink=None, limits=stations_limits(stations))
         self.driver = EndpointDriver(self.endpoint, reactor, scheduler, pool=self.pool, timer=timer)
         self.pool.sink = self.driver
@@ -106,16 +124,14 @@ class StationsLine:
         return self.registrar.registration(extension, self.scheduler.now())
 
     def replace_stations(self, cic: CicData) -> None:
-        """A reload: new credentials are in force at once; stations no longer SIP lose their phones."""
-        for event in self.registrar.replace_stations(cic.stations):
-            self.observer(event)
+        """A reload: new credentials are in force at once; stations no longer SIP lose their
+        phones (the endpoint replaces the registrar's stations and reports what that removed)."""
+        self.endpoint.replace_stations(cic)
         self.driver.flush()
 
     def shutdown(self) -> defer.Deferred:
-        """End the phone line's calls (if it can), then close the connections we opened.
+        """Hang up the phone line's calls, then close the connections we opened.
         The listeners (services) close the connections phones opened."""
-        shutdown = getattr(self.endpoint, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
+        self.endpoint.shutdown()
         self.driver.flush()
         return self.pool.close_all()

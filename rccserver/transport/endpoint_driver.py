@@ -57,7 +57,11 @@ class EndpointDriver:
         self.flush()
 
     def framing_error(self, conn, error) -> None:
-        self.endpoint.framing_error(conn.conn_id, error.status, error.reason, error.head)
+        # The RCC line's endpoint answers it (400 or 413); the phone line has no answer to
+        # bytes that are no message, and the connection is closed either way.
+        answer = getattr(self.endpoint, "framing_error", None)
+        if answer is not None:
+            answer(conn.conn_id, error.status, error.reason, error.head)
         self.flush()
 
     # -- DatagramSink (the stations line's UDP) ----------------------------
