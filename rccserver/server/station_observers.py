@@ -15,6 +15,14 @@ from typing import Any, Callable
 
 from rccserver.admin.metrics import Metrics
 from rccserver.server import rcclog
+from rccserver.stations.line_events import (
+    InviteAuthenticationFailed,
+    InviteRefusedDuringCooldown,
+    InviteSourceBlocked,
+    LegFinished,
+    LegStarted,
+    MessageDropped,
+)
 from rccserver.stations.registrar_events import (
     AuthenticationFailed,
     BindingAdded,
@@ -44,21 +52,17 @@ class StationsLogObserver:
             AuthenticationFailed: rcclog.log_station_auth_failed,
             SourceBlocked: lambda event: rcclog.log_station_source_blocked(event, rcclog.timestamp(event.until)),
             RegistrationRateLimited: self._refused_in_cooldown,
-        }
-        # The phone line's events (stations/line_events.py), by class name until that
-        # module is part of the tree; then key them by class like the registrar's.
-        self._line_handlers: dict[str, Callable[[Any], None]] = {
-            "InviteAuthenticationFailed": lambda event: rcclog.log_station_auth_failed(event, method="INVITE"),
-            "InviteSourceBlocked": lambda event: rcclog.log_station_source_blocked(
+            InviteAuthenticationFailed: lambda event: rcclog.log_station_auth_failed(event, method="INVITE"),
+            InviteSourceBlocked: lambda event: rcclog.log_station_source_blocked(
                 event, rcclog.timestamp(event.until), method="INVITE"),
-            "InviteRefusedDuringCooldown": self._refused_in_cooldown,
-            "LegStarted": rcclog.log_station_leg_started,
-            "LegFinished": rcclog.log_station_leg_finished,
-            "MessageDropped": rcclog.log_station_message_dropped,
+            InviteRefusedDuringCooldown: self._refused_in_cooldown,
+            LegStarted: rcclog.log_station_leg_started,
+            LegFinished: rcclog.log_station_leg_finished,
+            MessageDropped: rcclog.log_station_message_dropped,
         }
 
     def __call__(self, event: Any) -> None:
-        handler = self._handlers.get(type(event)) or self._line_handlers.get(type(event).__name__)
+        handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
 
@@ -89,7 +93,7 @@ class StationsMetricsObserver:
             self.metrics.station_binding_changes.labels(change=change).inc()
         elif isinstance(event, AuthenticationFailed):
             self.metrics.station_auth_failures.labels(method="REGISTER").inc()
-        elif type(event).__name__ == "InviteAuthenticationFailed":  # stations/line_events.py
+        elif isinstance(event, InviteAuthenticationFailed):
             self.metrics.station_auth_failures.labels(method="INVITE").inc()
 
 

@@ -21,6 +21,7 @@ from twisted.logger import Logger
 from rccserver.server import rcclog
 from rccserver.common.clock import Scheduler
 from rccserver.sip.outputs import Close, Send, SendTo
+from rccserver.stations.outputs import SendDatagram
 from rccserver.transport.scheduler_timer import SchedulerTimer
 
 log = Logger(namespace="rccserver.sip")
@@ -97,8 +98,10 @@ class EndpointDriver:
                 conn = self.connections.get(output.conn_id)
                 if conn is not None:
                     conn.close()
-            else:  # SendDatagram(addr, data): the stations line's UDP
+            elif isinstance(output, SendDatagram):  # the stations line's UDP
                 self._send_datagram(output)
+            else:
+                log.error("unknown output {output!r} dropped", output=output)
 
     def _send_datagram(self, output) -> None:
         if self.datagrams is None:

@@ -95,3 +95,17 @@ def test_a_guesser_in_its_cool_down_is_logged_once(logfile):  # noqa: F811
         now += 1
     assert len(lines_of(read, "station-source-blocked")) == 2
     assert len(lines_of(read, "station-refused")) == 2
+
+
+def test_the_phone_lines_invite_refusals(logfile):  # noqa: F811
+    from rccserver.stations.line_events import InviteAuthenticationFailed, InviteRefusedDuringCooldown
+
+    read = logfile()
+    observer = StationsLogObserver()
+    observer(InviteAuthenticationFailed("1101", "1101", ("198.51.100.7", 5062), "wrong response"))
+    for _ in range(5):  # a flood during one cool-down: one line
+        observer(InviteRefusedDuringCooldown("1101", ("198.51.100.7", 5062), 2_000_000_000.0))
+    [failed] = lines_of(read, "station-auth-failed")
+    assert "method=INVITE user=1101 aor_user=1101 peer=198.51.100.7:5062" in failed
+    [refused] = lines_of(read, "station-refused")
+    assert "method=INVITE peer=198.51.100.7:5062" in refused

@@ -13,12 +13,12 @@ import socket
 import ssl
 import time
 
-import attrs
 import pytest
 
 from rccserver.common.clock import Scheduler
 from rccserver.server.config import LineConfig, StationsLineConfig
 from rccserver.sip.outputs import Close, Send, SendTo, Target
+from rccserver.stations.outputs import SendDatagram
 from rccserver.transport.endpoint_driver import EndpointDriver
 from rccserver.transport.outbound import ConnectionPool
 from rccserver.transport.scheduler_timer import SchedulerTimer
@@ -26,12 +26,6 @@ from rccserver.transport.stations_listeners import stations_listeners
 from rccserver.transport.tls import TlsConfigError
 
 from transport_support import WAIT, read_until_closed
-
-
-@attrs.frozen
-class SendDatagram:
-    addr: tuple[str, int]
-    data: bytes
 
 
 class StandInStations:
