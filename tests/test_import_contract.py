@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "rccserver"
-CORE = ("sip", "csta", "rcc", "switch", "directory", "cic", "common", "stations")
+CORE = ("sip", "csta", "rcc", "switch", "directory", "cic", "common", "stations", "dialplan")
 EDGE = ("transport", "admin", "server", "commands")
 # (importing layer, what it must not import)
 RULES = [(layer, ("twisted",) + tuple(f"rccserver.{edge}" for edge in EDGE)) for layer in CORE] + [

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import attrs
 
 from rccserver.common.tomlfile import LocatedError, TomlDocument
+from rccserver.dialplan import Rule, country_code_problem, rule_problems
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.toml"
 
@@ -99,16 +100,6 @@ class AdminConfig:
 
 
 @attrs.frozen
-class StateConfig:
-    """[state] (SPEC section 11): where forwarding, DND and SIP registrations survive a restart."""
-
-    backend: str = "sqlite"
-    file: str = ""  # an absolute path; "" keeps state in memory only
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    lease_seconds: int = 30
-
-
-@attrs.frozen
 class StationsLineConfig:
     """[stations_line] (SPEC section 9): where SIP desk phones register and call.
 
@@ -130,6 +121,15 @@ class StationsLineConfig:
 
 
 @attrs.frozen
+class DialPlanConfig:
+    """[dialplan] (SPEC section 10): ordered rules, each knowing its file:line."""
+
+    country_code: str | None = None  # None: national numbers have no E.164 form
+    dial: tuple[Rule, ...] = ()
+    inbound: tuple[Rule, ...] = ()
+
+
+@attrs.frozen
 class Config:
     path: str
     server: ServerConfig
@@ -138,9 +138,10 @@ class Config:
     cic: CicConfig
     switch: SwitchConfig
     admin: AdminConfig
-    state: StateConfig = StateConfig()  # the default here keeps state in memory; the file's is "rccserver.db"
     # None when the file has no [stations_line]: no SIP stations (SPEC section 9).
     stations_line: StationsLineConfig | None = None
+    # Absent [dialplan]: no rules, no country (every number read as it is dialled).
+    dialplan: DialPlanConfig = DialPlanConfig()
 
 
 # -- checks: each returns an error message or None ---------------------------------
@@ -217,13 +218,6 @@ def _realm(value: str) -> str | None:
     return None
 
 
-def _redis_url(value: str) -> str | None:
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme not in ("redis", "rediss") or not rest.split("/", 1)[0].rpartition("@")[2]:
-        return f"must be redis://HOST[:PORT][/DB] or rediss://... (got {value!r})"
-    return None
-
-
 def _listen(value: str) -> str | None:
     if value == "":
         return None
@@ -245,7 +239,6 @@ def _listen(value: str) -> str | None:
 
 
 PATH = "path"  # a str resolved against the config file's directory
-OPTIONAL_PATH = "path or empty"  # as PATH, but "" stays "" (the feature is off)
 # table -> key -> (type, default, check)
 SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]] = {
     "server": {
@@ -302,12 +295,6 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
     "admin": {
         "listen": (str, "127.0.0.1:8011", _listen),
     },
-    "state": {
-        "backend": (str, "sqlite", _one_of("sqlite", "redis")),
-        "file": (OPTIONAL_PATH, "rccserver.db", None),
-        "redis_url": (str, "redis://127.0.0.1:6379/0", _redis_url),
-        "lease_seconds": (int, 30, _range(low=1)),
-    },
     "stations_line": {
         "address": (str, "0.0.0.0", _ip_address),
         "port": (int, 5060, _port),
@@ -322,16 +309,33 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "idle_timeout": (float, 3600.0, _range(low=1)),
         "header_timeout": (float, 30.0, _range(low=1)),
     },
+    "dialplan": {
+        "country_code": (str, None, country_code_problem),
+    },
+}
+REQUIRED = object()  # the default of a key that must be given
+
+
+def _rule(origin: str, pattern: str, translation: str) -> Rule | list[tuple[str, str]]:
+    """A dial plan rule, or what check-config says about it (SPEC 10)."""
+    return rule_problems(pattern, translation) or Rule(pattern, translation, origin)
+
+
+_RULE = {"pattern": (str, REQUIRED, None), "translation": (str, REQUIRED, None)}
+# Arrays of tables inside a table ([[dialplan.dial]]): table -> key -> (item schema, item builder).
+# An item's keys are read like a table's; the builder sees the item once they are valid and
+# returns its value or (key, problem) pairs. Absent, the key is an empty tuple.
+TABLE_ARRAYS: dict[str, dict[str, tuple[dict[str, tuple[Any, Any, Any]], Callable[..., Any]]]] = {
+    "dialplan": {"dial": (_RULE, _rule), "inbound": (_RULE, _rule)},
 }
 # Tables that may be left out altogether: absent, their section is None (not the defaults).
 OPTIONAL_TABLES = ("stations_line",)
 SECTIONS = {
     "server": ServerConfig, "line": LineConfig, "directory": DirectoryConfig,
-    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "state": StateConfig,
-    "stations_line": StationsLineConfig,
+    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "stations_line": StationsLineConfig,
+    "dialplan": DialPlanConfig,
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string",
-               OPTIONAL_PATH: "a path string"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string"}
 
 
 def _convert(doc: TomlDocument, key: str, kind: Any, value: Any) -> Any:
@@ -340,9 +344,7 @@ def _convert(doc: TomlDocument, key: str, kind: Any, value: Any) -> Any:
         if not isinstance(value, list):
             raise doc.error(key, f"must be a list of {_TYPE_NAMES[kind[0]].split(' ', 1)[1]}s (got {value!r})")
         return tuple(_convert(doc, f"{key}[{i}]", kind[0], item) for i, item in enumerate(value))
-    if kind is OPTIONAL_PATH and value == "":
-        return ""
-    if kind in (PATH, OPTIONAL_PATH):
+    if kind is PATH:
         if not isinstance(value, str):
             raise doc.error(key, f"must be a path string (got {value!r})")
         path = Path(os.path.expanduser(value))
@@ -363,7 +365,7 @@ def is_pkcs12_path(path: str | os.PathLike[str]) -> bool:
 
 
 def _default(doc: TomlDocument, kind: Any, default: Any) -> Any:
-    if default is not None and kind in (PATH, OPTIONAL_PATH):
+    if default is not None and kind is PATH:
         return str(doc.path.parent / default)
     if isinstance(default, list):
         return tuple(default)
@@ -397,9 +399,10 @@ class _Reader:
             self.fail(name, "must be a table")
             return
         schema = SCHEMA[name]
+        arrays = TABLE_ARRAYS.get(name, {})
         for key in raw:
-            if key not in schema:
-                self.fail(f"{name}.{key}", f"unknown key (known: {', '.join(schema)})")
+            if key not in schema and key not in arrays:
+                self.fail(f"{name}.{key}", f"unknown key (known: {', '.join([*schema, *arrays])})")
         for key, (kind, default, check) in schema.items():
             dotted = f"{name}.{key}"
             self.defaults[dotted] = _default(self.doc, kind, default)
@@ -411,11 +414,60 @@ class _Reader:
             except ConfigError as error:
                 self.errors.append(error)
                 continue
-            problem = check(raw[key] if kind in (PATH, [PATH], OPTIONAL_PATH) else value) if check else None
+            problem = check(raw[key] if kind in (PATH, [PATH]) else value) if check else None
             if problem:
                 self.fail(dotted, problem)
             else:
                 self.values[dotted] = value
+        for key, (item_schema, build) in arrays.items():
+            self.read_array(f"{name}.{key}", raw.get(key, []), item_schema, build)
+
+    def read_array(self, dotted: str, raw: Any, item_schema: dict, build: Callable[..., Any]) -> None:
+        """An array of tables: every item's every error; the value only when every item is good."""
+        self.defaults[dotted] = ()
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            self.fail(dotted, f"must be an array of tables ([[{dotted}]] with {', '.join(item_schema)})")
+            return
+        errors_before = len(self.errors)
+        items = []
+        for index, item in enumerate(raw):
+            built = self._read_item(f"{dotted}[{index}]", item, item_schema, build)
+            if built is not None:
+                items.append(built)
+        if len(self.errors) == errors_before:
+            self.values[dotted] = tuple(items)
+
+    def _read_item(self, where: str, item: dict, item_schema: dict, build: Callable[..., Any]) -> Any:
+        errors_before = len(self.errors)
+        values = {}
+        for key in item:
+            if key not in item_schema:
+                self.fail(f"{where}.{key}", f"unknown key (known: {', '.join(item_schema)})")
+        for key, (kind, default, check) in item_schema.items():
+            if key not in item:
+                if default is REQUIRED:
+                    self.fail(where, f"{key} is required")
+                else:
+                    values[key] = default
+                continue
+            try:
+                value = _convert(self.doc, f"{where}.{key}", kind, item[key])
+            except ConfigError as error:
+                self.errors.append(error)
+                continue
+            problem = check(value) if check else None
+            if problem:
+                self.fail(f"{where}.{key}", problem)
+            else:
+                values[key] = value
+        if len(values) < len(item_schema):
+            return None
+        line = self.doc.line_of(f"{where}.{next(iter(item_schema))}")
+        built = build(str(self.doc.path) if line is None else f"{self.doc.path}:{line}", **values)
+        if isinstance(built, list):  # the builder's (key, problem) pairs
+            for key, problem in built:
+                self.fail(f"{where}.{key}", problem)
+        return None if len(self.errors) > errors_before else built
 
     def check_dependencies(self) -> None:
         """Checks between keys; each runs only when the keys it reads are valid."""
@@ -533,9 +585,10 @@ class ConfigReading:
         """The table's section object when the keys in `needs` (default: all) are valid, else None.
 
         A key outside `needs` that has an error stands at its default: use only the needed keys."""
-        needed = set(SCHEMA[name] if needs is None else needs)
+        keys = [*SCHEMA[name], *TABLE_ARRAYS.get(name, {})]
+        needed = set(keys if needs is None else needs)
         values = {}
-        for key in SCHEMA[name]:
+        for key in keys:
             dotted = f"{name}.{key}"
             if dotted in self.values:
                 values[key] = self.values[dotted]
