@@ -31,6 +31,13 @@ Behaviour worth knowing (the choices the contract left open):
   station's extension. MakeCall from such a station behaves as if the remote
   phone had picked up at once.
 * External parties never answer by themselves unless auto_answer_after > 0.
+* With a dial plan (SPEC 10), every dialled number (MakeCall, deflect, transfers,
+  consultation, forwarding, a phone's INVITE) goes through its `dial` rules, and
+  a number after them that is no station and does not start with '+' is refused
+  (operation/invalidCalledDevice, invalidForwardingDestination for forwarding).
+  An outside caller's destination goes through its `inbound` rules. A forwarding
+  destination is read when it is set, not again when a call comes. Without a plan
+  any number that is no station is an outside party.
 """
 from __future__ import annotations
 
@@ -69,7 +76,7 @@ from rccserver.switch.events import (
     SwitchEvent,
     Transferred,
 )
-from rccserver.switch.interface import CallResult, ConferenceResult, StationTerminal
+from rccserver.switch.interface import CallResult, ConferenceResult, NumberPlan, StationTerminal
 from rccserver.switch.model import (
     CallView,
     ConnectionId,
@@ -82,6 +89,7 @@ from rccserver.switch.model import (
 )
 from rccserver.common.numbers import canonical_number, is_valid_extension, line_number
 from rccserver.common.clock import Scheduler, Timer
+from rccserver.dialplan.routing import Kind, destination_kind
 
 DEFAULT_RING_COUNT = 4
 MAX_RING_COUNT = 15
@@ -157,8 +165,10 @@ class EmbeddedSwitch:
         options: SwitchOptions = SwitchOptions(),
         scheduler: Scheduler,
         listener: Callable[[SwitchEvent], None] | None = None,
+        dial_plan: NumberPlan | None = None,
     ) -> None:
         self.options = options
+        self._dial_plan = dial_plan
         self._scheduler = scheduler
         self._listener = listener
         # Told when a timer (not a service) left events in the outbox, so they are delivered
@@ -474,11 +484,10 @@ class EmbeddedSwitch:
         except ValueError:
             raise SwitchError(OPERATION, "valueOutOfRange", f"unsupported forwarding type {forwarding_type!r}") from None
         if active:
-            device = canonical_number(destination) if destination is not None else None
-            if device is None:
+            number = self._dialled(destination) if destination is not None else None
+            if number is None:
                 raise SwitchError(OPERATION, "invalidForwardingDestination", f"not a dialable number: {destination!r}")
-            if line_number(device) in self._stations:
-                device = line_number(device)
+            device, _ = self._route(number, "invalidForwardingDestination")
             if device == st.extension:
                 raise SwitchError(OPERATION, "invalidForwardingDestination", f"station {station} cannot forward to itself")
             count = None
@@ -553,9 +562,11 @@ class EmbeddedSwitch:
             raise SwitchError(OPERATION, "invalidCallingDevice", f"not a dialable number: {origin!r}")
         if line_number(normalized) in self._stations:
             return self.make_call(line_number(normalized), destination, cause=Cause.NEW_CALL)
-        device, is_station = self._resolve(destination)
-        if not is_station:
-            raise SwitchError(OPERATION, "invalidDestination", f"{device} is not a station; the switch carries no external-to-external calls")
+        number = canonical_number(destination) if self._dial_plan is None else self._dial_plan.inbound(destination)
+        target = None if number is None else self._station_or_outside(number)
+        if target is None or not target[1]:
+            raise SwitchError(OPERATION, "invalidDestination", f"{destination!r} is not a station; the switch carries no external-to-external calls")
+        device = target[0]
         with self._operation():
             call = self._new_call(normalized, device)
             caller = self._join(call, normalized, False)
@@ -622,13 +633,33 @@ class EmbeddedSwitch:
             raise SwitchError(STATE_INCOMPATIBILITY, "invalidConnectionID", f"station {station} is not in call {call_id}")
         return party
 
+    def _dialled(self, destination: str) -> str | None:
+        """The number a person dialled, after the dial plan when there is one."""
+        if self._dial_plan is None:
+            return canonical_number(destination)
+        return self._dial_plan.dialled(destination)
+
+    def _station_or_outside(self, number: str) -> tuple[str, bool] | None:
+        """(device, is_station) of a canonical number; None: it goes nowhere (SPEC 10)."""
+        kind = destination_kind(number, lambda n: line_number(n) in self._stations)
+        if kind is Kind.STATION:
+            return line_number(number), True
+        if kind is Kind.EXTERNAL or self._dial_plan is None:
+            return number, False
+        return None
+
+    def _route(self, number: str, refusal: str) -> tuple[str, bool]:
+        target = self._station_or_outside(number)
+        if target is None:
+            raise SwitchError(OPERATION, refusal, f"{number} is no station, and only numbers starting "
+                                                  f"with '+' go outside")
+        return target
+
     def _resolve(self, destination: str) -> tuple[str, bool]:
-        device = canonical_number(destination)
-        if device is None:
+        number = self._dialled(destination)
+        if number is None:
             raise SwitchError(OPERATION, "invalidDestination", f"not a dialable number: {destination!r}")
-        if line_number(device) in self._stations:
-            return line_number(device), True
-        return device, False
+        return self._route(number, "invalidCalledDevice")
 
     def _check_call_limit(self, st: _Station) -> None:
         if len(st.calls) >= self.options.max_calls_per_station:
@@ -742,10 +773,11 @@ class EmbeddedSwitch:
         setting = st.forwarding[ftype]
         if not setting.active or setting.destination is None or hops >= self.options.max_forward_hops:
             return None
-        device, is_station = self._resolve(setting.destination)
-        if device in call.offered_to or device in call.parties:
+        # Read when it was set: not through the dial plan again; a station gone since goes nowhere.
+        target = self._station_or_outside(setting.destination)
+        if target is None or target[0] in call.offered_to or target[0] in call.parties:
             return None
-        return device, is_station
+        return target
 
     def _divert_unrung(self, call: _Call, st: _Station, target: str, cause: Cause) -> None:
         """The station forwards the call before it rings: a connection that only diverts."""

@@ -119,6 +119,22 @@ class StationTerminal(Protocol):
         """GenerateDigits on this connection: send the digits to the far end."""
 
 
+class NumberPlan(Protocol):
+    """How the switch reads numbers (the dial plan, SPEC 10; rccserver.dialplan.DialPlanRouter).
+
+    Each answers the canonical number a text stands for after the plan's rules, a
+    station's identification address already read as its extension, or None when
+    nothing dialable comes out. With a plan, the switch routes a number that is no
+    station and does not start with '+' nowhere; without one, to an outside party.
+    """
+
+    def dialled(self, text: str) -> str | None:
+        """What a person dialled (MakeCall, deflect, transfers, forwarding, a phone's INVITE)."""
+
+    def inbound(self, text: str) -> str | None:
+        """The number a call from outside is for (its DID)."""
+
+
 @runtime_checkable
 class OutsideWorld(Protocol):
     def place_call(self, origin: str, destination: str) -> CallResult: ...
