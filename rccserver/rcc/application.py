@@ -100,6 +100,7 @@ class RccApplication:
         scheduler: Scheduler,
         wall_clock: Callable[[], float],
         observer: RccObserver | None = None,
+        number_presentation: Callable[[str], str | None] | None = None,
     ) -> None:
         from rccserver.rcc.eventmap import EventMapper
         from rccserver.rcc.services import ServiceRunner
@@ -113,6 +114,8 @@ class RccApplication:
         self.scheduler = scheduler
         self.wall_clock = wall_clock  # epoch seconds, only for display (session start)
         self.observer: RccObserver = observer or NullObserver()
+        # An outside party's number -> the tel URI Lync is shown (E.164: SPEC 10), or None.
+        self.number_presentation = number_presentation
         self.sessions = SessionRegistry()
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)

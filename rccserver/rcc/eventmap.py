@@ -3,7 +3,8 @@
 The switch names devices by extension (stations) or dial string (external
 parties, e.g. "+13175552020"). Lync must see its own line exactly as it sent
 it, other stations by their identification address, and external parties as
-tel URIs; each monitor gets the event with its own monitorCrossRefID.
+tel URIs, E.164 whenever the number has an E.164 form (SPEC 10: Lync looks a
+caller up by it); each monitor gets the event with its own monitorCrossRefID.
 """
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ class EventMapper:
         station = self.app.data.cic.station_by_extension(device)
         if station is not None:
             return station.identification_address or f"tel:{device}"
-        return device if ":" in device else f"tel:{device}"
+        if ":" in device:
+            return device
+        present = self.app.number_presentation
+        return (present(device) if present is not None else None) or f"tel:{device}"
 
     def connection(self, session, connection) -> ConnectionID:
         return ConnectionID(call_id=connection.call_id, device_id=self.device(session, connection.device))

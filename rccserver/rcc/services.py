@@ -100,11 +100,13 @@ class ServiceRunner:
         return connection.call_id
 
     def destination(self, uri: str) -> str:
-        """A dialled number as the switch knows it: a station extension or an external number."""
+        """A dialled number for the switch: a station named by its whole identification
+        address is that station; anything else goes as dialled, for the switch's dial plan
+        (SPEC 10) to read (an extension too: the dial rules come first)."""
         if len(uri) > MAX_DEVICE_ID:
             raise ServiceError("operation", "invalidDeviceIdentifier")
         station = self.app.data.cic.station_for_line(uri)
-        if station is not None:
+        if station is not None and station.identification_address == uri:
             return station.extension
         number = line_number(uri)
         if not number:

@@ -9,6 +9,7 @@ from rccserver import csta
 from rccserver.cic import load_cic_data
 from rccserver.common.clock import Scheduler
 from rccserver.server.config import DEFAULT_CONFIG_PATH, load_config
+from rccserver.dialplan import DialPlanRouter
 from rccserver.directory.ldif import load_ldif
 from rccserver.rcc.occupancy import OccupancyRegistry
 from rccserver.rcc.application import CurrentData, RccApplication
@@ -29,18 +30,21 @@ class Clock:
 
 
 class Core:
-    def __init__(self, *, session_timeout: int = 60, keepalive_misses: int = 3) -> None:
+    def __init__(self, *, session_timeout: int = 60, keepalive_misses: int = 3, dial_plan=None) -> None:
+        """`dial_plan`: a rccserver.dialplan.DialPlan for the switch and the event presentation."""
         config = load_config(DEFAULT_CONFIG_PATH)
         self.clock = Clock()
         cic = load_cic_data(config.cic.data_file)
         self.data = CurrentData(directory=load_ldif(config.directory.ldif_file, "EXAMPLE"), cic=cic)
         self.occupancy = OccupancyRegistry()
         self.scheduler = Scheduler(self.clock)
-        self.switch = EmbeddedSwitch([s.extension for s in cic.stations], scheduler=self.scheduler)
+        router = None if dial_plan is None else DialPlanRouter(dial_plan, lambda: self.data.cic.stations)
+        self.switch = EmbeddedSwitch([s.extension for s in cic.stations], scheduler=self.scheduler, dial_plan=router)
         self.app = RccApplication(data=self.data, occupancy=self.occupancy, switch=self.switch,
                                   session_timeout=session_timeout, domain_name="rcc.example.com",
                                   keepalive_misses=keepalive_misses, scheduler=self.scheduler,
-                                  wall_clock=lambda: 1_700_000_000.0)
+                                  wall_clock=lambda: 1_700_000_000.0,
+                                  number_presentation=None if dial_plan is None else dial_plan.presentation)
         self.endpoint = Endpoint(self.app, domain_name="rcc.example.com", scheduler=self.scheduler)
         self.app.attach(self.endpoint)
         self.endpoint.connection_made(CONN, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
