@@ -5,7 +5,8 @@ It implements the endpoint's Application interface:
   take the station, answer 200 + RequestSystemStatusResponse or refuse with
   the code in a Warning header;
 - INFO: decode the CSTA request, run the service (rcc/services.py), answer the
-  CSTA response (or CSTAErrorCode) in the 200 OK;
+  CSTA response (or CSTAErrorCode) in the 200 OK; a forwarding or DND change is
+  answered once the state store holds it (rccserver/state/settings.py);
 - re-INVITE: a fresh RequestSystemStatusResponse;
 - dialog end: drop the monitors, release the station.
 It also sends what the server originates in each dialog: CSTA events for the
@@ -24,6 +25,8 @@ from rccserver.rcc.logon import LogonAttempt, LogonDecision, decide_logon, warni
 from rccserver.rcc.session import RccSession, SessionRegistry
 from rccserver.sip.application import IncomingRequest, TransactionTimeout, TransportFailure
 from rccserver.sip.message import Response
+from rccserver.state import MemoryStore
+from rccserver.state.settings import StationSettings
 
 CSTA_CONTENT_TYPE = "application/csta+xml"
 CSTA_HEADERS = (
@@ -101,6 +104,7 @@ class RccApplication:
         wall_clock: Callable[[], float],
         observer: RccObserver | None = None,
         number_presentation: Callable[[str], str | None] | None = None,
+        settings: StationSettings | None = None,
     ) -> None:
         from rccserver.rcc.eventmap import EventMapper
         from rccserver.rcc.services import ServiceRunner
@@ -116,6 +120,8 @@ class RccApplication:
         self.observer: RccObserver = observer or NullObserver()
         # An outside party's number -> the tel URI Lync is shown (E.164: SPEC 10), or None.
         self.number_presentation = number_presentation
+        # Forwarding and DND changes go through it: durable before they are confirmed.
+        self.settings = settings or StationSettings(switch, MemoryStore())
         self.sessions = SessionRegistry()
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)
@@ -227,10 +233,14 @@ class RccApplication:
         if request.content_type not in (None, CSTA_CONTENT_TYPE) and request.body:
             incoming.respond(415, headers=[("Accept", CSTA_CONTENT_TYPE)])
             return
-        body, service, result = self.services.handle(session, request.body)
-        self.observer.csta_request(session, service, result)
-        incoming.respond(200, headers=CSTA_HEADERS, body=body)
-        self.events.flush()
+
+        def answer(body: bytes, service: str, result: str) -> None:
+            # Maybe later than this call: a setting is answered once the state store holds it.
+            self.observer.csta_request(session, service, result)
+            incoming.respond(200, headers=CSTA_HEADERS, body=body)
+            self.events.flush()
+
+        self.services.handle(session, request.body, answer)
 
     def on_bye(self, dialog, request) -> None:
         """The peer signed out; on_dialog_ended does the cleanup."""

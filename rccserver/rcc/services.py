@@ -5,17 +5,28 @@ GetCSTAFeaturesResponse is built from its keys, so Lync shows exactly the
 features that work. Handlers turn a request into switch operations and return
 the positive response; a failure is an `ErrorCode` (raised as ServiceError, or
 a SwitchError from the switch), answered as CSTAErrorCode in the 200 OK.
+SetForwarding and SetDoNotDisturb answer `Pending`: their response waits until
+the state store holds the new setting (rccserver/state/settings.py), and a store
+failure answers STORE_FAILED.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
+
+import attrs
 
 from rccserver import csta
 from rccserver.csta import ConnectionID, ErrorCode
 from rccserver.switch import SwitchError
 from rccserver.common.numbers import line_number
+from rccserver.state import StoreError
 
 MAX_DEVICE_ID = 256
+# The state store could not keep a setting (disk full, file locked): nothing changed.
+STORE_FAILED = ErrorCode("systemResourceAvailability", "resourceOutOfService")
+
+# answer(response body, service name, result label)
+Answer = Callable[[bytes, str, str], None]
 
 
 class ServiceError(Exception):
@@ -26,6 +37,15 @@ class ServiceError(Exception):
 
 def _no_session() -> ServiceError:
     return ServiceError("operation", "generic")
+
+
+@attrs.frozen
+class Pending:
+    """A handler's answer that comes later: `start(finish)` begins the work, and the work
+    calls finish(the response, or a ServiceError / SwitchError / StoreError) now or later.
+    `start` may raise ServiceError or SwitchError to refuse at once."""
+
+    start: Callable[[Callable[[Any], None]], None]
 
 
 class ServiceRunner:
@@ -61,27 +81,38 @@ class ServiceRunner:
         return self.app.switch
 
     # -- dispatch --------------------------------------------------------------
-    def handle(self, session, body: bytes) -> tuple[bytes, str, str]:
-        """Run one CSTA request; returns (response body, service name, result label)."""
+    def handle(self, session, body: bytes, answer: Answer) -> None:
+        """Run one CSTA request; `answer` gets (response body, service name, result label),
+        at once or, for a Pending response, once it is known."""
         namespace = session.namespace if session is not None else csta.ED3
         try:
             request, namespace = csta.decode_document(body)
         except csta.CstaDecodeError as error:
-            return csta.encode(error.error_code, namespace), "undecodable", str(error.error_code)
+            answer(csta.encode(error.error_code, namespace), "undecodable", str(error.error_code))
+            return
         service = type(request).__name__
         handler = self.handlers.get(type(request))
+
+        def finish(outcome) -> None:
+            code = _error_code(outcome)
+            if code is not None:
+                answer(csta.encode(code, namespace), service, str(code))
+            else:
+                answer(csta.encode(outcome, namespace), service, "ok")
+
         try:
             if handler is None:
                 raise ServiceError("operation", "invalidFeature")
             if session is None:
                 raise _no_session()
             response = handler(session, request)
-        except ServiceError as error:
-            return csta.encode(error.error_code, namespace), service, str(error.error_code)
-        except SwitchError as error:
-            code = ErrorCode(error.category, error.value)
-            return csta.encode(code, namespace), service, str(code)
-        return csta.encode(response, namespace), service, "ok"
+            if isinstance(response, Pending):
+                response.start(finish)
+                return
+        except (ServiceError, SwitchError) as error:
+            finish(error)
+            return
+        finish(response)
 
     # -- devices ----------------------------------------------------------------
     def own_device(self, session, device_id: str | None) -> None:
@@ -129,6 +160,7 @@ class ServiceRunner:
         extension = self.app.data.cic.user_by_id(cic_user).extension
         if extension not in self.switch.stations():
             self.switch.add_station(extension)
+            self.app.settings.restore_station(extension)  # its forwarding and DND from before a restart
         self.switch.set_remote_number(extension, number)
         return extension
 
@@ -250,11 +282,15 @@ class ServiceRunner:
             if not request.forward_dn:
                 raise ServiceError("operation", "invalidForwardingDestination")
             destination = self.destination(request.forward_dn)
-        self.switch.set_forwarding(
-            self.device_of(session), request.forwarding_type, request.activate_forward, destination,
-            ring_count=request.ring_count,
-        )
-        return csta.SetForwardingResponse()
+        device = self.device_of(session)
+
+        def start(finish) -> None:
+            self.app.settings.set_forwarding(
+                device, request.forwarding_type, request.activate_forward, destination, request.ring_count,
+                lambda error: finish(error or csta.SetForwardingResponse()),
+            )
+
+        return Pending(start)
 
     def get_forwarding(self, session, request):
         self.own_device(session, request.device)
@@ -270,9 +306,25 @@ class ServiceRunner:
 
     def set_dnd(self, session, request):
         self.own_device(session, request.device)
-        self.switch.set_dnd(self.device_of(session), request.do_not_disturb_on)
-        return csta.SetDoNotDisturbResponse()
+        device = self.device_of(session)
+
+        def start(finish) -> None:
+            self.app.settings.set_dnd(device, request.do_not_disturb_on,
+                                      lambda error: finish(error or csta.SetDoNotDisturbResponse()))
+
+        return Pending(start)
 
     def get_dnd(self, session, request):
         self.own_device(session, request.device)
         return csta.GetDoNotDisturbResponse(do_not_disturb_on=self.switch.get_dnd(self.device_of(session)))
+
+
+def _error_code(outcome) -> ErrorCode | None:
+    """The CSTAErrorCode for a failed outcome; None for a response."""
+    if isinstance(outcome, ServiceError):
+        return outcome.error_code
+    if isinstance(outcome, SwitchError):
+        return ErrorCode(outcome.category, outcome.value)
+    if isinstance(outcome, StoreError):
+        return STORE_FAILED
+    return None
