@@ -19,6 +19,7 @@ from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 
 from rccserver.admin.backend import RuntimeAdminBackend
+from rccserver.dialplan import DialPlan, DialPlanRouter
 from rccserver.admin.api import make_site
 from rccserver.admin.metrics import Metrics
 from rccserver.cic.data import CicData, CicDataError, load_cic_data
@@ -119,6 +120,12 @@ class Runtime:
         self.scheduler = Scheduler(clock=self.reactor.seconds)
         # Its one reactor timer, shared by both lines' drivers: every tick flushes both.
         self.timer = SchedulerTimer(self.reactor, self.scheduler)
+        # SPEC 10: every dialled number goes through the dial plan, against the CIC data in
+        # force (a reload's new identification addresses count at once); the trunk asks
+        # dial_plan_router.station_for_did.
+        plan = config.dialplan
+        self.dial_plan = DialPlan(plan.dial, plan.inbound, plan.country_code)
+        self.dial_plan_router = DialPlanRouter(self.dial_plan, lambda: self.data.cic.stations)
         self.switch = EmbeddedSwitch(
             [station.extension for station in cic.stations],
             options=SwitchOptions(
@@ -126,6 +133,7 @@ class Runtime:
                 ring_interval=config.switch.ring_interval,
             ),
             scheduler=self.scheduler,
+            dial_plan=self.dial_plan_router,
         )
         self.app = RccApplication(
             data=self.data,
@@ -137,6 +145,7 @@ class Runtime:
             scheduler=self.scheduler,
             wall_clock=time.time,
             observer=self.observer,
+            number_presentation=self.dial_plan.presentation,
         )
         # Switch events from any input (a phone hanging up, too) become CSTA events first,
         # then each line's output is carried out.
