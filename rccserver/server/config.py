@@ -100,6 +100,16 @@ class AdminConfig:
 
 
 @attrs.frozen
+class StateConfig:
+    """[state] (SPEC section 11): where forwarding, DND and SIP registrations survive a restart."""
+
+    backend: str = "sqlite"
+    file: str = ""  # an absolute path; "" keeps state in memory only
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    lease_seconds: int = 30
+
+
+@attrs.frozen
 class StationsLineConfig:
     """[stations_line] (SPEC section 9): where SIP desk phones register and call.
 
@@ -138,6 +148,7 @@ class Config:
     cic: CicConfig
     switch: SwitchConfig
     admin: AdminConfig
+    state: StateConfig = StateConfig()  # the default here keeps state in memory; the file's is "rccserver.db"
     # None when the file has no [stations_line]: no SIP stations (SPEC section 9).
     stations_line: StationsLineConfig | None = None
     # Absent [dialplan]: no rules, no country (every number read as it is dialled).
@@ -218,6 +229,13 @@ def _realm(value: str) -> str | None:
     return None
 
 
+def _redis_url(value: str) -> str | None:
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in ("redis", "rediss") or not rest.split("/", 1)[0].rpartition("@")[2]:
+        return f"must be redis://HOST[:PORT][/DB] or rediss://... (got {value!r})"
+    return None
+
+
 def _listen(value: str) -> str | None:
     if value == "":
         return None
@@ -239,6 +257,7 @@ def _listen(value: str) -> str | None:
 
 
 PATH = "path"  # a str resolved against the config file's directory
+OPTIONAL_PATH = "path or empty"  # as PATH, but "" stays "" (the feature is off)
 # table -> key -> (type, default, check)
 SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]] = {
     "server": {
@@ -295,6 +314,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
     "admin": {
         "listen": (str, "127.0.0.1:8011", _listen),
     },
+    "state": {
+        "backend": (str, "sqlite", _one_of("sqlite", "redis")),
+        "file": (OPTIONAL_PATH, "rccserver.db", None),
+        "redis_url": (str, "redis://127.0.0.1:6379/0", _redis_url),
+        "lease_seconds": (int, 30, _range(low=1)),
+    },
     "stations_line": {
         "address": (str, "0.0.0.0", _ip_address),
         "port": (int, 5060, _port),
@@ -332,10 +357,12 @@ TABLE_ARRAYS: dict[str, dict[str, tuple[dict[str, tuple[Any, Any, Any]], Callabl
 OPTIONAL_TABLES = ("stations_line",)
 SECTIONS = {
     "server": ServerConfig, "line": LineConfig, "directory": DirectoryConfig,
-    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "stations_line": StationsLineConfig,
+    "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "state": StateConfig,
+    "stations_line": StationsLineConfig,
     "dialplan": DialPlanConfig,
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string",
+               OPTIONAL_PATH: "a path string"}
 
 
 def _convert(doc: TomlDocument, key: str, kind: Any, value: Any) -> Any:
@@ -344,7 +371,9 @@ def _convert(doc: TomlDocument, key: str, kind: Any, value: Any) -> Any:
         if not isinstance(value, list):
             raise doc.error(key, f"must be a list of {_TYPE_NAMES[kind[0]].split(' ', 1)[1]}s (got {value!r})")
         return tuple(_convert(doc, f"{key}[{i}]", kind[0], item) for i, item in enumerate(value))
-    if kind is PATH:
+    if kind is OPTIONAL_PATH and value == "":
+        return ""
+    if kind in (PATH, OPTIONAL_PATH):
         if not isinstance(value, str):
             raise doc.error(key, f"must be a path string (got {value!r})")
         path = Path(os.path.expanduser(value))
@@ -365,7 +394,7 @@ def is_pkcs12_path(path: str | os.PathLike[str]) -> bool:
 
 
 def _default(doc: TomlDocument, kind: Any, default: Any) -> Any:
-    if default is not None and kind is PATH:
+    if default is not None and kind in (PATH, OPTIONAL_PATH):
         return str(doc.path.parent / default)
     if isinstance(default, list):
         return tuple(default)
@@ -414,7 +443,7 @@ class _Reader:
             except ConfigError as error:
                 self.errors.append(error)
                 continue
-            problem = check(raw[key] if kind in (PATH, [PATH]) else value) if check else None
+            problem = check(raw[key] if kind in (PATH, [PATH], OPTIONAL_PATH) else value) if check else None
             if problem:
                 self.fail(dotted, problem)
             else:

@@ -1,7 +1,7 @@
 """The configuration a command runs with.
 
 With `--config FILE` it is that file. Without, it is the bundled demo
-configuration, except that its log and pid files live in the current
+configuration, except that its log, pid and state files live in the current
 directory: the package directory may be read-only, and `rccserver -reload`
 run from the same directory must find the pid file.
 """
@@ -25,4 +25,7 @@ def load_effective_config(path: str | os.PathLike[str] | None) -> Config:
         log_file=str(cwd / Path(config.server.log_file).name),
         pid_file=str(cwd / Path(config.server.pid_file).name),
     )
-    return attrs.evolve(config, server=server)
+    state = config.state
+    if state.file:
+        state = attrs.evolve(state, file=str(cwd / Path(state.file).name))
+    return attrs.evolve(config, server=server, state=state)

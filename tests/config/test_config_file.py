@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from rccserver.server.config import (
-    DEFAULT_CONFIG_PATH, PATH, SCHEMA, Config, ConfigError, load_config, read_config,
+    DEFAULT_CONFIG_PATH, OPTIONAL_PATH, PATH, SCHEMA, Config, ConfigError, load_config, read_config,
 )
 
 FULL = """\
@@ -79,6 +79,9 @@ kind = "embedded"
 
 [admin]
 listen = "127.0.0.1:8011"
+
+[state]
+backend = "sqlite"
 
 [stations_line]
 port = 5070
@@ -201,7 +204,7 @@ def test_str_reads_file_line_key_message(tmp_path):
 # Wrong types: each kind of key with a value of another kind, and what the message says it must be.
 WRONG_TYPE = {str: ("12", "must be a string"), int: ('"12"', "must be an integer"),
               float: ('"fast"', "must be a number"), bool: ('"yes"', "must be true or false"),
-              PATH: ("3", "must be a path string")}
+              PATH: ("3", "must be a path string"), OPTIONAL_PATH: ("3", "must be a path string")}
 
 
 def _wrong(kind) -> tuple[str, str]:
