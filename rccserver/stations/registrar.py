@@ -184,6 +184,24 @@ class Registrar:
                            source=slot.binding.source, reason="station removed")
         return events
 
+    def restore_binding(self, binding: Binding, now: float) -> bool:
+        """Bind a contact saved before a restart (rccserver.state) until its own `expires_at`,
+        as if its REGISTER had just been accepted, so the phone is reachable without
+        registering again. Nothing is reported (it counts in `bindings_added`). Refused
+        (False) when it has expired by `now`, its user is no longer a SIP station's, the
+        contact is bound already, or the station holds `max_bindings_per_station`."""
+        if binding.sip_user not in self._stations or binding.expires_at <= now:
+            return False
+        slots = self._slots.get(binding.sip_user, [])
+        if len(slots) >= self.settings.max_bindings_per_station \
+                or any(uri_equal(slot.binding.contact, binding.contact) for slot in slots):
+            return False
+        slot = BindingSlot(binding)
+        self._slots.setdefault(binding.sip_user, []).append(slot)
+        self._feed(slot, BindingInput.REGISTER, [], extension=self._extension_of(binding.sip_user),
+                   granted=binding.expires_in(now))
+        return True
+
     # --- time
 
     def next_deadline(self) -> float | None:
