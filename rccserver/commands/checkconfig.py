@@ -10,7 +10,10 @@ the serverAuth EKU; one that expires within 30 days, an authority certificate
 that is no CA, or a key or password file that every local user can read, is a
 warning. An LDAP
 directory is not contacted; its password and CA files must exist and be
-readable.
+readable. The state file ([state], SPEC 11) must be usable without changing it:
+its directory writable, the file SQLite, ours and of a schema this rccserver
+reads (an older one is a warning: it is migrated at the next start); saved
+settings of stations the CIC data no longer has are a warning.
 
 A configuration error does not hide the data files' problems: every error of
 the configuration file is reported, and each file whose key is still valid is
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import datetime
 import os
+import time
+from pathlib import Path
 
 import attrs
 
 from rccserver.cic.data import LYNC_FEATURE, CicData, CicDataError, load_cic_data
-from rccserver.server.config import ConfigReading, LineConfig, is_pkcs12_path, read_config
+from rccserver.server.config import DEFAULT_CONFIG_PATH, ConfigReading, LineConfig, is_pkcs12_path, read_config
 from rccserver.directory.cache import DirectoryCache, DirectoryError
 from rccserver.directory.ldif import load_ldif
 
@@ -176,6 +181,43 @@ def _compare(directory: DirectoryCache, ldif_file: str, cic: CicData, cic_file: 
                                    f"directory has domain account {cic_user.nt_domain_user}")
 
 
+def _state(reading: ConfigReading, result: CheckResult):
+    """The state file as the server would use it; its FileReport when it holds settings."""
+    if not reading.known("state.backend") or not reading.known("state.file"):
+        return None
+    if reading.value("state.backend") == "redis":
+        result.errors.append(f'{reading.path}: state.backend: "redis" is not available in this rccserver yet: '
+                             f'the server would not start; use "sqlite"')
+        return None
+    path = reading.value("state.file")
+    if not path:
+        return None  # kept in memory only
+    if Path(reading.path).resolve() == Path(DEFAULT_CONFIG_PATH).resolve():
+        path = str(Path.cwd() / Path(path).name)  # where `run` without --config keeps it (effective_config.py)
+    from rccserver.server.state_sqlite import SCHEMA_VERSION, StateFileError, inspect
+
+    try:
+        report = inspect(path, time.time())
+    except StateFileError as error:
+        result.errors.append(f"{reading.path}: state.file: {path}: {error}")
+        return None
+    if report.exists and report.version < SCHEMA_VERSION:
+        result.warnings.append(f"{reading.path}: state.file: {path}: schema version {report.version} is "
+                               f"migrated to {SCHEMA_VERSION} at the next start; an older rccserver cannot read "
+                               f"it then: back it up first (docs/admin-guide.md, Where the state lives)")
+    return report
+
+
+def _absent_stations(state_file: str, saved, cic: CicData, result: CheckResult) -> None:
+    """Saved settings of stations that are neither in the CIC data nor a remote-number user's."""
+    known = {station.extension for station in cic.stations}
+    known |= {user.extension for user in cic.users if user.allow_remote_number and user.extension}
+    absent = sorted(saved.stations() - known)
+    if absent:
+        result.warnings.append(f"{state_file}: forwarding/DND saved for station(s) {', '.join(absent)} that "
+                               f"the CIC data has not: ignored (they apply again if the station comes back)")
+
+
 def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None = None) -> CheckResult:
     """Validate the configuration and every data file it names; never raises for bad input.
 
@@ -193,6 +235,7 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
             line = attrs.evolve(line, transport="tls", mutual_tls=False)
         _tls(reading.path, line, result, now)
     directory = _directory(reading, result)
+    state = _state(reading, result)
     if not reading.known("cic.data_file"):
         return result
     cic_file = reading.value("cic.data_file")
@@ -208,6 +251,8 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
         extensions = ", ".join(station.extension for station in cic.sip_stations)
         result.warnings.append(f"{cic_file}: stations: SIP station(s) {extensions} can never register: "
                                f"{reading.path} has no [stations_line]")
+    if state is not None:
+        _absent_stations(state.path, state.saved, cic, result)
     for account, ids in sorted(cic.shared_domain_accounts().items()):
         result.warnings.append(f"{cic_file}: users: domain account {account} is shared by "
                                f"{', '.join(ids)}: their logons get Cs_AmbiguousUser")

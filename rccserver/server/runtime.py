@@ -1,7 +1,8 @@
 """Wiring: one server instance's objects, built from a Config.
 
 The Runtime owns the data (directory cache, CIC data), the station occupancy
-registry, the scheduler, the switch, the SIP endpoint and RCC application, the
+registry, the scheduler, the switch and the state store that keeps its stations'
+settings (server/state_store.py), the SIP endpoint and RCC application, the
 SIP listener, the stations line when configured (server/stations.py) and the
 admin site, and swaps the data on a reload.  The RCC
 application reports to the log and metrics observers (server/observers.py); the
@@ -15,7 +16,7 @@ import time
 
 import attrs
 from twisted.application import internet, service
-from twisted.internet import defer, endpoints
+from twisted.internet import defer, endpoints, threads
 from twisted.logger import Logger
 
 from rccserver.admin.backend import RuntimeAdminBackend
@@ -36,7 +37,10 @@ from rccserver.server.observers import LogObserver, MetricsObserver, Observers
 from rccserver.server.reloader import DirectoryReloader, load_directory
 from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
 from rccserver.server.stations import StationsLine, phone_settings
+from rccserver.server.state_store import StateUnavailable, log_state_restored, open_state_store
 from rccserver.sip.endpoint import Endpoint
+from rccserver.state.registrations import RegistrationPersistence
+from rccserver.state.settings import StationSettings
 from rccserver.stations.terminal import SipTerminals
 from rccserver.switch import EmbeddedSwitch, SwitchOptions
 from rccserver.transport.endpoint_driver import EndpointDriver
@@ -135,6 +139,7 @@ class Runtime:
             scheduler=self.scheduler,
             dial_plan=self.dial_plan_router,
         )
+        self._open_state()
         self.app = RccApplication(
             data=self.data,
             occupancy=self.occupancy,
@@ -146,6 +151,7 @@ class Runtime:
             wall_clock=time.time,
             observer=self.observer,
             number_presentation=self.dial_plan.presentation,
+            settings=self.settings,
         )
         # Switch events from any input (a phone hanging up, too) become CSTA events first,
         # then each line's output is carried out.
@@ -176,6 +182,8 @@ class Runtime:
         if config.stations_line is not None:
             self.stations = self._stations_line(cic)
             self._services.extend(self.stations.services())
+        log_state_restored(config, self._saved_state, self._stations_absent, self._registrations_restored)
+        del self._saved_state  # read once, at start
         if config.admin.listen:
             host, _, port = config.admin.listen.rpartition(":")
             host = host.strip("[]")
@@ -184,19 +192,39 @@ class Runtime:
             self.admin_service = internet.StreamServerEndpointService(admin_endpoint, make_site(RuntimeAdminBackend(self)))
             self._services.append(self.admin_service)
 
+    # -- state (SPEC section 11) ------------------------------------------------------
+    def _open_state(self) -> None:
+        """Open the state store and apply the saved forwarding and DND to the switch's
+        stations: before any listener opens, so no client sees a station without them."""
+        try:
+            # A confirmed write may answer a CSTA request: carry out every line's output then.
+            self.state_store, self._saved_state = open_state_store(self.config, self.reactor,
+                                                                   after_completion=self.timer.flush)
+        except StateUnavailable as error:
+            raise DataError(str(error)) from None
+        self.settings = StationSettings(self.switch, self.state_store)
+        self._stations_absent = self.settings.restore(self._saved_state)
+        self._registrations_restored = (0, len(self._saved_state.registrations))  # no stations line: none
+        # Changes that reach the switch by another path than the RCC services are saved too.
+        self.switch.add_change_observer(self.settings.switch_changed)
+
     def _stations_line(self, cic: CicData) -> StationsLine:
         """Registrar, phone line and listeners for the SIP stations, and the call layer
         (SipTerminals) that carries the switch's calls of SIP stations on their phones."""
         self.terminals = SipTerminals(self.switch, phone_settings(cic), domain_name=self.config.line.domain_name,
                                       observer=rcclog.log_station_call)
+        # The registrar's bindings are saved at each change; the saved ones are bound again.
+        registrations = RegistrationPersistence(self.state_store, clock=self.scheduler.now, wall_clock=time.time)
         stations = StationsLine(
             self.config, cic, reactor=self.reactor, scheduler=self.scheduler, timer=self.timer, legs=self.terminals,
-            observer=StationsObservers(StationsLogObserver(), StationsMetricsObserver(self.metrics)),
+            observer=StationsObservers(StationsLogObserver(), StationsMetricsObserver(self.metrics), registrations),
             on_rejected=self.observer.connection_rejected,
             on_refused_datagram=lambda peer: self.metrics.station_datagrams_refused.inc(),
         )
         self.terminals.attach(stations.endpoint)
         self.metrics.watch_registrar(stations.registrar)
+        registrations.attach(stations.registrar)
+        self._registrations_restored = registrations.restore(self._saved_state.registrations)
         return stations
 
     def _client_tls(self):
@@ -235,6 +263,8 @@ class Runtime:
         yield self.pool.close_all()
         if self.stations is not None:
             yield self.stations.shutdown()
+        # Saves still queued are committed before the process ends.
+        yield threads.deferToThread(self.state_store.close)
         rcclog.log_shutdown()
         rcclog.stop_rcc_log(self.log_observer)
 
@@ -307,6 +337,7 @@ class Runtime:
         in_use = {session.device for session in self.app.sessions}
         for extension in wanted - set(self.switch.stations()):
             self.switch.add_station(extension)
+            self.settings.restore_station(extension)  # settings saved for it before it left
         for extension in set(self.switch.stations()) - wanted - in_use:
             if not self.switch.snapshot(extension):
                 self.switch.remove_station(extension)
