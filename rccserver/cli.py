@@ -5,6 +5,7 @@
     rccserver check-config [--config FILE] validate the configuration and its data files
     rccserver certs [--out DIR]            make a private CA and server/client certificates
     rccserver probe --as sip:USER [...]    sign in like Lync and diagnose the logon chain
+    rccserver dialplan test NUMBER [...]   show what the dial plan makes of a number
 
 Exit codes: 0 success; 1 reload failed or no server running (probe: logon fails);
 2 configuration error. docs/admin-guide.md describes every command and option.
@@ -156,6 +157,25 @@ def build_parser() -> argparse.ArgumentParser:
     from rccserver.commands.probe import command as probe_module
 
     probe_module.add_arguments(probe)
+
+    dialplan = commands.add_parser(
+        "dialplan",
+        help="test the dial plan: what a dialled number or a DID becomes",
+        description="Read NUMBER as the server would (SPEC section 10): which [dialplan] rule "
+        "matched (key, pattern, file:line), what came out, its E.164 presentation and where the "
+        "call goes with the configured CIC data; --inbound reads it as a trunk call's DID. "
+        "Exit 0 when the number goes somewhere, 1 when it is not dialable, 2 when the "
+        "configuration or the CIC data cannot be read.",
+        epilog=_examples(
+            "rccserver dialplan test '9 (317) 555-0188' --config /etc/rccserver/rccserver.toml",
+            "rccserver dialplan test tel:+13175551001 --inbound",
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    from rccserver.commands import dialplan as dialplan_module
+
+    dialplan_module.add_arguments(dialplan)
+    _add_config_option(dialplan)
     return parser
 
 
@@ -184,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         from rccserver.commands import certs as certs_module
 
         return certs_module.run(args)
+    if args.command == "dialplan":
+        from rccserver.commands import dialplan as dialplan_module
+
+        return dialplan_module.run(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -69,7 +69,7 @@ def parses(argv: list[str]) -> tuple[int, str]:
 # -- help renders ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["", "run", "reload", "-reload", "check-config", "certs", "probe"])
+@pytest.mark.parametrize("command", ["", "run", "reload", "-reload", "check-config", "certs", "probe", "dialplan"])
 def test_help_renders(command):
     argv = [sys.executable, "-m", "rccserver", *([command] if command else []), "--help"]
     done = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=60)
