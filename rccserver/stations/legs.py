@@ -106,7 +106,7 @@ class LegListener(Protocol):
     """What the call layer is told about its legs (and about new calls from phones)."""
 
     def phone_dialled(self, leg: Leg) -> None:
-        """A registered, authenticated phone sent an INVITE (an INCOMING leg): the person dialled `leg.dialled`."""
+        """An authenticated phone (registered or not) sent an INVITE (an INCOMING leg): the person dialled `leg.dialled`."""
 
     def leg_ringing(self, leg: Leg) -> None:
         """OUTGOING: the phone rings (first 180/183)."""
@@ -116,7 +116,8 @@ class LegListener(Protocol):
         offer when we sent none (then call `leg.acknowledge(answer)`)."""
 
     def leg_acknowledged(self, leg: Leg, sdp: bytes | None) -> None:
-        """INCOMING: the ACK for our 2xx came (with the phone's answer if our 2xx was the offer)."""
+        """INCOMING: the ACK for our 2xx came (with the phone's answer if our 2xx was the offer).
+        Also, on any leg, the ACK for our 2xx to an offerless re-INVITE of the phone (its answer)."""
 
     def leg_failed(self, leg: Leg, status: int, reason: str) -> None:
         """OUTGOING, never answered: a 3xx-6xx (status), no answer at all (408) or a
