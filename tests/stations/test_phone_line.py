@@ -780,3 +780,52 @@ def test_a_reload_puts_new_credentials_in_force_and_drops_phones_of_stations_no_
     ben = line.phone("ben", port=5099, password="new-pw")
     dialled_leg(line, ben, "1001")
     assert AMY.password != changed.password and BEN.sip_user == changed.sip_user
+
+
+def test_a_host_that_keeps_failing_invite_authentication_is_refused_without_a_challenge():
+    from rccserver.stations.line_events import InviteRefusedDuringCooldown, InviteSourceBlocked
+
+    line = Line()
+    guesser = line.phone("1001", password="wrong")
+    statuses = []
+    for attempt in range(11):
+        invite, call = guesser.invite_request("1002", sdp(4000))
+        guesser.send(invite)
+        challenge = guesser.last_response("INVITE")
+        guesser.ack_response(invite, challenge)
+        if challenge.status != 407:
+            statuses.append(challenge.status)
+            break
+        again, _ = guesser.invite_request("1002", sdp(4000), call,
+                                          guesser.client.answer(challenge, method="INVITE", uri=invite.uri))
+        guesser.send(again)
+        statuses.append(guesser.last_response("INVITE").status)
+    assert statuses == [407] * 9 + [403, 403]
+    assert any(isinstance(e, InviteSourceBlocked) for e in line.events)
+    assert any(isinstance(e, InviteRefusedDuringCooldown) for e in line.events)
+    assert line.listener.calls == []
+
+
+def test_a_right_answer_on_an_expired_nonce_is_challenged_again_as_stale():
+    line = Line()
+    phone = line.phone("1001")
+    invite, call = phone.invite_request("1002", sdp(4000))
+    phone.send(invite)
+    challenge = phone.last_response("INVITE")
+    phone.ack_response(invite, challenge)
+    line.advance(301)  # the nonce's lifetime
+    again, _ = phone.invite_request("1002", sdp(4000), call, phone.client.answer(challenge, method="INVITE",
+                                                                                 uri=invite.uri))
+    phone.send(again)
+    stale = phone.last_response("INVITE")
+    assert stale.status == 407
+    assert all(parse_challenge(v).stale for v in stale.headers.get_all("Proxy-Authenticate"))
+
+
+def test_a_require_we_do_not_support_gets_420():
+    line = Line()
+    phone = line.phone("1001")
+    invite, _ = phone.invite_request("1002", sdp(4000), extra=[("Require", "100rel")])
+    phone.send(invite)
+    response = phone.last_response("INVITE")
+    assert (response.status, response.headers.get("Unsupported")) == (420, "100rel")
