@@ -568,7 +568,14 @@ class PhoneLeg:
                 self._line.send_request(dialog.request(method, headers=headers, body=body), dialog.flow, self,
                                         Purpose.IN_DIALOG)
         self._queue.clear()
+        self._cancel_our_reinvite()
         self._line.send_request(dialog.request("BYE"), dialog.flow, self, Purpose.BYE)
+
+    def _cancel_our_reinvite(self) -> None:
+        """A re-INVITE of ours the phone only answered with a 1xx would wait for ever (a
+        client INVITE has no timeout once a provisional came): CANCEL bounds it (64*T1)."""
+        if self._our_reinvite is not None:
+            self._line.cancel(self._our_reinvite)
 
     def _send_reinvite(self, cause: _Cause) -> None:
         dialog = self._dialog
@@ -716,6 +723,7 @@ class PhoneLeg:
     def _forget(self, cause: _Cause) -> None:
         self._queue.clear()
         self._early.clear()
+        self._cancel_our_reinvite()
         self._line.forget(self)
 
 

@@ -829,3 +829,17 @@ def test_a_require_we_do_not_support_gets_420():
     phone.send(invite)
     response = phone.last_response("INVITE")
     assert (response.status, response.headers.get("Unsupported")) == (420, "100rel")
+
+
+def test_a_reinvite_of_ours_left_ringing_is_cancelled_when_the_call_ends():
+    line = Line()
+    phone, call, leg = answered_outgoing(line)
+    line.call(leg.reinvite, sdp(6000, "inactive"))
+    reinvite = phone.last_request("INVITE")
+    phone.respond(reinvite, 180, tag="p")  # and never a final answer
+    line.call(leg.hang_up)
+    cancel = phone.last_request("CANCEL")
+    assert cancel.cseq == (reinvite.cseq[0], "CANCEL") and cancel.to.tag == "p"
+    phone.respond(phone.last_request("BYE"), 200, tag="p")
+    line.advance(64)
+    assert line.endpoint.idle and len(line.scheduler) == 1  # only the registration's expiry is left
