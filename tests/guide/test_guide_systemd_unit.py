@@ -1,6 +1,6 @@
 """contrib/systemd/rccserver.service: systemd accepts it, and it says what the guide
-promises (run and reload commands, the service account, hardening, log and pid
-directories). systemd-analyze is present on this host; `verify` insists that the
+promises (run and reload commands, the service account, hardening, log, pid and
+state directories). systemd-analyze is present on this host; `verify` insists that the
 program exists, so it checks a copy whose program path points at a stand-in
 executable; every other line is verified as written."""
 from __future__ import annotations
@@ -62,10 +62,11 @@ def test_unprivileged_and_hardened():
     assert "MemoryDenyWriteExecute" not in service  # pyOpenSSL verify callbacks need it off
 
 
-def test_log_and_pid_directories_are_writable():
+def test_log_pid_and_state_directories_are_writable():
     service = unit()["Service"]
     assert service["LogsDirectory"] == "rccserver" and service["RuntimeDirectory"] == "rccserver"
-    assert service["ReadWritePaths"].split() == ["/var/log/rccserver", "/run/rccserver"]
+    assert service["StateDirectory"] == "rccserver"  # /var/lib/rccserver: the [state] file
+    assert service["ReadWritePaths"].split() == ["/var/log/rccserver", "/run/rccserver", "/var/lib/rccserver"]
 
 
 def test_installable():
