@@ -273,9 +273,11 @@ class StationsEndpoint:
     # PhoneLine
 
     def is_registered(self, station: str) -> bool:
+        self._lapse_bindings()
         return bool(self.registrar.bindings_of_extension(station))
 
     def invite(self, station: str, sdp: bytes | None, *, auto_answer: AutoAnswer, caller: str | None) -> PhoneLeg:
+        self._lapse_bindings()
         bindings = self.registrar.bindings_of_extension(station)
         if not bindings:
             raise NotRegistered(station)
@@ -359,6 +361,13 @@ class StationsEndpoint:
         self._tx_timer = None
         with self._input():
             self._absorb(self._tl.tick(self.scheduler.now()))
+
+    def _lapse_bindings(self) -> None:
+        """Bindings past their expiry are gone now, even if the registrar was changed from
+        outside (restored bindings) and its timer is not armed yet."""
+        for event in self.registrar.tick(self.scheduler.now()):
+            self._observe(event)
+        self._rearm()
 
     def _registrar_due(self) -> None:
         self._registrar_timer = None

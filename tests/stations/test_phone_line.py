@@ -843,3 +843,23 @@ def test_a_reinvite_of_ours_left_ringing_is_cancelled_when_the_call_ends():
     phone.respond(phone.last_request("BYE"), 200, tag="p")
     line.advance(64)
     assert line.endpoint.idle and len(line.scheduler) == 1  # only the registration's expiry is left
+
+
+def test_a_binding_restored_from_outside_lapses_on_time_even_before_any_input():
+    import attrs
+
+    from rccserver.stations.registrar_events import BindingExpired
+
+    line = Line()
+    registered(line, "1001")
+    [binding] = line.registrar.bindings("1001")
+    fresh = Line()
+    fresh.registrar.restore_binding(attrs.evolve(binding, expires_at=fresh.now + 100), fresh.now)
+    fresh.endpoint.refresh_timers()
+    fresh.advance(101)
+    assert [e.sip_user for e in fresh.events if isinstance(e, BindingExpired)] == ["1001"]
+    later = Line()
+    later.registrar.restore_binding(attrs.evolve(binding, expires_at=later.now + 100), later.now)
+    later.now += 101  # no timer was armed: the phone line still does not call a lapsed binding
+    with pytest.raises(NotRegistered):
+        later.endpoint.invite("1001", None, auto_answer=AutoAnswer.NONE, caller=None)
