@@ -225,6 +225,7 @@ class Runtime:
         self.metrics.watch_registrar(stations.registrar)
         registrations.attach(stations.registrar)
         self._registrations_restored = registrations.restore(self._saved_state.registrations)
+        stations.endpoint.refresh_timers()  # the restored bindings lapse on time
         return stations
 
     def _client_tls(self):

@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 
-from tests.stations_e2e.conftest import free_udp_and_tcp_port
+from testkit.testbed import write_testbed
+from tests.stations_e2e.conftest import free_udp_and_tcp_port, sip_stations_text, stations_line_text
 from tests.stations_e2e.test_stations_registration import metric, sipp_register, station, wait_for
 
 
@@ -49,3 +50,24 @@ def test_a_removed_registration_stays_removed(stations_server, tmp_path):
     assert saved_contacts(server) == []
     server.start()
     assert station(server, "1102")["registration"] is None
+
+
+def test_a_restored_registration_still_lapses_at_its_own_expiry(tmp_path):
+    """The restored binding's expiry is armed in the new process: without a refresh it goes."""
+    server = write_testbed(tmp_path / "server")
+    server.stations_port = free_udp_and_tcp_port()
+    with open(server.workdir / "cic.toml", "a") as cic:
+        cic.write(sip_stations_text())
+    with open(server.config_path, "a") as config:
+        config.write(stations_line_text(server.stations_port, min_expires=5))
+    server.start()
+    try:
+        sipp_register(server, tmp_path, "udp", free_udp_and_tcp_port(), expires=15)
+        wait_for("the binding in the state file", lambda: len(saved_contacts(server)) == 1)
+        server.stop(signal.SIGKILL)
+        server.start()
+        assert station(server, "1102")["registration"] is not None
+        wait_for("the restored binding to lapse", lambda: station(server, "1102")["registration"] is None, 30)
+        assert "station-expired" in server.log_text and "station=1102" in server.log_text
+    finally:
+        server.stop()
