@@ -112,6 +112,40 @@ def test_without_a_state_file_the_settings_live_as_long_as_the_process(server):
     assert not (server.workdir / "rccserver.db").exists()
 
 
+def test_a_write_that_fails_answers_a_csta_error_changes_nothing_and_is_logged(server):
+    """Another program holds the file's write lock longer than the server waits (5 s):
+    the SetDoNotDisturb is refused, DND stays off, and meanwhile other requests are answered."""
+    server.start()
+    client = signed_in(server)
+    locker = sqlite3.connect(server.workdir / "rccserver.db", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        cseq = client.request("INFO", (f'<SetDoNotDisturb xmlns="{ED3}"><device>{LINE}</device>'
+                                       f"<doNotDisturbOn>true</doNotDisturbOn></SetDoNotDisturb>").encode())
+        # The reactor is not blocked by the waiting write.
+        got = client.csta(f'<GetDoNotDisturb xmlns="{ED3}"><device>{LINE}</device></GetDoNotDisturb>')
+        assert got.do_not_disturb_on is False
+        refused = csta.decode(client.wait_response(cseq, "INFO", timeout=30).body)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert refused == csta.ErrorCode("systemResourceAvailability", "resourceOutOfService")
+    assert "state-write-failed" in server.log_text and "database is locked" in server.log_text
+    set_dnd(client, False)  # the lock is gone: writes work again
+    client.close()
+    assert settings_of(server)[1] is False
+
+
+def test_a_reload_leaves_the_settings_alone(server):
+    server.start()
+    client = signed_in(server)
+    set_dnd(client, True)
+    status, outcome = server.admin("POST", "/api/reload")
+    assert status == 200 and outcome["ok"], outcome
+    assert settings_of(server)[1] is True
+    client.close()
+
+
 # An older file: version 1 of the schema (no registrations yet), written out here as rccserver wrote it.
 VERSION_1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
