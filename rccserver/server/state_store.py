@@ -39,8 +39,12 @@ def open_state_store(config: Config, reactor, after_completion: Callable[[], Non
 
     try:
         store = SqliteStateStore(state.file, deliver=deliver, on_failure=_log_failure(state.file))
+    except StateFileError as error:
+        raise StateUnavailable(f"{config.path}: state.file: {state.file}: {error}") from None
+    try:
         saved = store.load(time.time())
     except StateFileError as error:
+        store.close()
         raise StateUnavailable(f"{config.path}: state.file: {state.file}: {error}") from None
     store.start()
     before, after = store.migrated
