@@ -65,7 +65,7 @@ class StationSettings:
                 if key[0] == "forwarding" and key[1] == station and record.active:
                     try:
                         self.switch.set_forwarding(station, record.forwarding_type, True, record.destination,
-                                                   ring_count=record.ring_count)
+                                                   ring_count=record.ring_count, dialled=False)
                     except SwitchError:
                         pass  # no longer a valid setting (e.g. forwarded to itself): it stays off
             dnd = self._sent.get(_dnd_key(station))
@@ -83,8 +83,9 @@ class StationSettings:
         record = forwarding_record(station, setting)
 
         def apply() -> None:
+            # As the switch answered it: the dial plan is not applied twice.
             self.switch.set_forwarding(station, setting.type, setting.active, setting.destination,
-                                       ring_count=setting.ring_count)
+                                       ring_count=setting.ring_count, dialled=False)
 
         self._save_then_apply(_forwarding_key(record), record, self.store.save_forwarding, apply, reply)
 

@@ -462,8 +462,11 @@ class EmbeddedSwitch:
         active: bool,
         destination: str | None = None,
         ring_count: int | None = None,
+        *,
+        dialled: bool = True,
     ) -> None:
-        setting = self.forwarding_setting(station, forwarding_type, active, destination, ring_count)
+        setting = self.forwarding_setting(station, forwarding_type, active, destination, ring_count,
+                                          dialled=dialled)
         with self._operation():
             self._stations[station].forwarding[setting.type] = setting
             self._emit(Forwarding(station, setting.type, setting.active, setting.destination, setting.ring_count))
@@ -475,16 +478,24 @@ class EmbeddedSwitch:
         active: bool,
         destination: str | None = None,
         ring_count: int | None = None,
+        *,
+        dialled: bool = True,
     ) -> ForwardingSetting:
         """What set_forwarding would store, or the SwitchError it would raise; changes nothing
-        (the state store saves a setting before it is set: rccserver.state.settings)."""
+        (the state store saves a setting before it is set: rccserver.state.settings).
+
+        `dialled=False`: the destination is a setting's own (as this answered it, or saved
+        before a restart): routed again, not read through the dial plan again."""
         st = self._station(station)
         try:
             ftype = ForwardingType(forwarding_type)
         except ValueError:
             raise SwitchError(OPERATION, "valueOutOfRange", f"unsupported forwarding type {forwarding_type!r}") from None
         if active:
-            number = self._dialled(destination) if destination is not None else None
+            if destination is None:
+                number = None
+            else:
+                number = self._dialled(destination) if dialled else canonical_number(destination)
             if number is None:
                 raise SwitchError(OPERATION, "invalidForwardingDestination", f"not a dialable number: {destination!r}")
             device, _ = self._route(number, "invalidForwardingDestination")

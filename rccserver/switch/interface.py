@@ -67,6 +67,8 @@ class Switch(Protocol):
         active: bool,
         destination: str | None = None,
         ring_count: int | None = None,
+        *,
+        dialled: bool = True,
     ) -> None: ...
     def forwarding_setting(
         self,
@@ -75,8 +77,11 @@ class Switch(Protocol):
         active: bool,
         destination: str | None = None,
         ring_count: int | None = None,
+        *,
+        dialled: bool = True,
     ) -> ForwardingSetting:
-        """What set_forwarding would set (or the SwitchError it would raise), changing nothing."""
+        """What set_forwarding would set (or the SwitchError it would raise), changing nothing.
+        `dialled=False`: the destination is a setting's own, not read through the dial plan again."""
         ...
     def get_forwarding(self, station: str) -> tuple[ForwardingSetting, ...]: ...
     def set_dnd(self, station: str, on: bool) -> None: ...

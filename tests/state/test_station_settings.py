@@ -151,3 +151,25 @@ def test_restore_applies_the_saved_settings_silently_and_names_the_absent_statio
     settings.restore_station("7777")
     assert switch.get_forwarding("7777")[1] == ForwardingSetting(ForwardingType.BUSY, True, "1001")
     assert store.pending == []
+
+
+def test_the_dial_plan_reads_the_destination_once(store):
+    """Saved, then set: the destination is what the dial plan made of what was dialled, not
+    that read through the rules a second time (nor again at restore)."""
+    from rccserver.dialplan import DialPlan, DialPlanRouter, Rule
+
+    class Desk:
+        def __init__(self, extension):
+            self.extension, self.identification_address = extension, None
+
+    rules = [Rule(r"^0(\d+)$", "+49$1"), Rule(r"^\+49(\d+)$", "+4930$1")]
+    switch = EmbeddedSwitch(["1001", "1002"], scheduler=Scheduler(lambda: 0.0),
+                            dial_plan=DialPlanRouter(DialPlan(rules, []), lambda: (Desk("1001"), Desk("1002"))))
+    settings = StationSettings(switch, store)
+    settings.set_forwarding("1001", "forwardImmediate", True, "0301234", None, lambda error: None)
+    store.confirm()
+    assert immediate(switch) == ForwardingSetting(IMMEDIATE, True, "+49301234")
+    again = EmbeddedSwitch(["1001", "1002"], scheduler=Scheduler(lambda: 0.0),
+                           dial_plan=DialPlanRouter(DialPlan(rules, []), lambda: (Desk("1001"), Desk("1002"))))
+    StationSettings(again, LaterStore()).restore(store.load(0.0))
+    assert immediate(again) == ForwardingSetting(IMMEDIATE, True, "+49301234")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rccserver.switch import ConnectionState, ForwardingSetting, ForwardingType, SwitchError, events as ev
+from rccserver.switch import ConnectionState, EmbeddedSwitch, ForwardingSetting, ForwardingType, SwitchError, events as ev
 from switch_helpers import A, B, C, X, Y, for_station
 
 
@@ -36,6 +36,29 @@ def test_forwarding_setting_answers_what_set_forwarding_would_set_and_changes_no
     for refused in ((A, "forwardImmediate", True, A), (A, "forwardNoAns", True, X, 16), ("999", "forwardBusy", False)):
         with pytest.raises(SwitchError):
             switch.forwarding_setting(*refused)
+
+
+def test_a_setting_the_switch_answered_is_set_without_the_dial_plan_again(clock):
+    """The dial plan reads what a person dialled, once: a setting saved and set again later
+    (dialled=False) is routed as it is, even under rules that would change it again."""
+    from rccserver.dialplan import DialPlan, DialPlanRouter, Rule
+
+    class Desk:
+        def __init__(self, extension):
+            self.extension, self.identification_address = extension, None
+
+    desks = (Desk(A), Desk(B), Desk(C))
+    rules = [Rule(r"^0(\d+)$", "+49$1"), Rule(r"^\+49(\d+)$", "+4930$1")]  # the second would rewrite the first's
+    switch = EmbeddedSwitch([A, B, C], scheduler=clock.scheduler,
+                            dial_plan=DialPlanRouter(DialPlan(rules, []), lambda: desks))
+    setting = switch.forwarding_setting(A, "forwardImmediate", True, "0301234")
+    assert setting.destination == "+49301234"
+    switch.set_forwarding(A, setting.type, True, setting.destination, dialled=False)
+    assert switch.get_forwarding(A)[0] == setting
+    switch.set_forwarding(A, setting.type, True, setting.destination)  # dialled: the rules apply again
+    assert switch.get_forwarding(A)[0].destination == "+4930301234"
+    with pytest.raises(SwitchError):  # a station gone since is refused, not dialled
+        switch.forwarding_setting(A, "forwardBusy", True, "4711", dialled=False)
 
 def test_immediate_forwarding_diverts_before_ringing(switch):
     switch.set_forwarding(B, "forwardImmediate", True, C)
