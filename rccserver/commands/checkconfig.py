@@ -32,6 +32,8 @@ from rccserver.cic.data import LYNC_FEATURE, CicData, CicDataError, load_cic_dat
 from rccserver.server.config import DEFAULT_CONFIG_PATH, ConfigReading, LineConfig, is_pkcs12_path, read_config
 from rccserver.directory.cache import DirectoryCache, DirectoryError
 from rccserver.directory.ldif import load_ldif
+from rccserver.sip.digest import Algorithm
+from rccserver.stations.credentials import StationCredentials
 
 
 @attrs.define
@@ -251,6 +253,11 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
         extensions = ", ".join(station.extension for station in cic.sip_stations)
         result.warnings.append(f"{cic_file}: stations: SIP station(s) {extensions} can never register: "
                                f"{reading.path} has no [stations_line]")
+    if cic.sip_stations and reading.known("stations_line.digest_algorithms"):
+        offered = tuple(Algorithm(name) for name in reading.value("stations_line.digest_algorithms"))
+        for user in StationCredentials(cic.sip_stations, secret=b"", offered=offered).unanswerable():
+            result.errors.append(f"{cic_file}: stations: SIP station {user} stores an ha1 (MD5), but "
+                                 f"[stations_line] digest_algorithms offers no MD5: its phone can never register")
     if state is not None:
         _absent_stations(state.path, state.saved, cic, result)
     for account, ids in sorted(cic.shared_domain_accounts().items()):

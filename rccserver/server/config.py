@@ -128,6 +128,8 @@ class StationsLineConfig:
     max_connections_per_source: int
     idle_timeout: float
     header_timeout: float
+    # offered in this order; some phones (baresip 1.0) give up on any SHA-256 challenge
+    digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
 
 
 @attrs.frozen
@@ -256,6 +258,17 @@ def _listen(value: str) -> str | None:
     return None
 
 
+def _digest_algorithms(values: list[str]) -> str | None:
+    if not values:
+        return "must name at least one of \"SHA-256\", \"MD5\""
+    for value in values:
+        if value not in ("SHA-256", "MD5"):
+            return f"{value!r} is not a digest algorithm we offer (\"SHA-256\" or \"MD5\")"
+    if len(set(values)) != len(values):
+        return "names an algorithm twice"
+    return None
+
+
 PATH = "path"  # a str resolved against the config file's directory
 OPTIONAL_PATH = "path or empty"  # as PATH, but "" stays "" (the feature is off)
 # table -> key -> (type, default, check)
@@ -333,6 +346,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
         "max_connections_per_source": (int, 64, _range(low=1)),
         "idle_timeout": (float, 3600.0, _range(low=1)),
         "header_timeout": (float, 30.0, _range(low=1)),
+        "digest_algorithms": ([str], ["SHA-256", "MD5"], _digest_algorithms),
     },
     "dialplan": {
         "country_code": (str, None, country_code_problem),

@@ -101,6 +101,11 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
 
     # Installed before the port opens, so no SIGHUP can find the default action (exit).
     signal.signal(signal.SIGHUP, on_sighup)
+    # Between the ports opening and the reactor running (which then installs its own
+    # handler), a SIGTERM must still mean a clean stop, not death by signal.  (SIGINT is
+    # left alone: the reactor only takes it over from Python's default handler.)
+    stop_requested: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.append(signum))
     try:
         server.startService()
     except (ConfigError, DataError, TlsConfigError, AccessListError) as error:
@@ -111,6 +116,7 @@ def run_server(config_path: str | None, *, log_format: str | None = None) -> int
         return EXIT_FAILED
 
     reactor.addSystemEventTrigger("before", "shutdown", server.stopService)
+    reactor.callWhenRunning(lambda: stop_requested and reactor.stop())
     print(
         f"rccserver listening on {config.line.transport} {config.line.address}:"
         f"{server.runtime.sip_port}; log {config.server.log_file}",

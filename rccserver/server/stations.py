@@ -20,6 +20,7 @@ from rccserver.cic.data import CicData
 from rccserver.common.product import product_token
 from rccserver.server.config import Config
 from rccserver.stations.legs import AutoAnswer, LegListener
+from rccserver.sip.digest import Algorithm
 from rccserver.stations.registrar import Registrar, RegistrarSettings
 from rccserver.stations.terminal import PhoneSettings
 from rccserver.transport.endpoint_driver import EndpointDriver
@@ -39,7 +40,8 @@ def registrar_settings(config: Config) -> RegistrarSettings:
     assert stations is not None
     default = max(stations.min_expires, min(_DEFAULT_EXPIRES, stations.max_expires))
     return RegistrarSettings(realm=stations.realm, min_expires=stations.min_expires,
-                             max_expires=stations.max_expires, default_expires=default)
+                             max_expires=stations.max_expires, default_expires=default,
+                             algorithms=tuple(Algorithm(name) for name in stations.digest_algorithms))
 
 
 def phone_settings(cic: CicData) -> dict[str, PhoneSettings]:

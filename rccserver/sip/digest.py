@@ -420,6 +420,7 @@ class StoredSecret:
 
     password: str | None = attrs.field(default=None, repr=False)
     ha1_md5: str | None = attrs.field(default=None, repr=False)
+    offered: tuple[Algorithm, ...] = SERVER_ALGORITHMS  # what the server is configured to offer
 
     def __attrs_post_init__(self) -> None:
         if self.password is None and self.ha1_md5 is None:
@@ -427,8 +428,11 @@ class StoredSecret:
 
     @property
     def algorithms(self) -> tuple[Algorithm, ...]:
-        """What we may offer this user, most preferred first: an MD5 HA1 allows MD5 only."""
-        return SERVER_ALGORITHMS if self.password is not None else (Algorithm.MD5,)
+        """What we may offer (and accept from) this user, most preferred first: the offered
+        algorithms the secret can answer; an MD5 HA1 answers MD5 only."""
+        if self.password is not None:
+            return self.offered
+        return tuple(a for a in self.offered if a.hash_name == "md5")
 
     def ha1(self, algorithm: Algorithm, username: str, realm: str) -> str:
         if self.password is not None:

@@ -160,7 +160,8 @@ class StationsEndpoint:
             stations if stations is not None else NO_STATIONS, realm=realm or registrar.settings.realm,
             secret=secret if secret is not None else random_bytes(32), random_bytes=random_bytes,
             nonce_lifetime=nonce_lifetime,
-            failure_limit=failure_limit, failure_window=failure_window, failure_cooldown=failure_cooldown)
+            failure_limit=failure_limit, failure_window=failure_window, failure_cooldown=failure_cooldown,
+            algorithms=registrar.settings.algorithms)
         self._tl = TransactionLayer(self.timer_settings)
         self._connections = Connections()
         self._legs: dict[str, PhoneLeg] = {}  # legs not ENDED yet

@@ -44,10 +44,10 @@ from rccserver.sip.digest import (
     DigestServer,
     Outcome,
     RandomBytes,
-    StoredSecret,
 )
 from rccserver.sip.errors import SipParseError
 from rccserver.sip.message import Request
+from rccserver.stations.credentials import StationCredentials
 from rccserver.sip.uri import SipUri
 from rccserver.stations.auth_limiter import AuthFailureLimiter
 from rccserver.stations.line_events import (
@@ -110,22 +110,21 @@ class InviteAuthenticator:
         failure_limit: int = 10,
         failure_window: float = 60.0,
         failure_cooldown: float = 300.0,
+        algorithms: tuple[Algorithm, ...] = SERVER_ALGORITHMS,
     ) -> None:
         nonce_key = hmac.new(secret, b"rccserver stations INVITE nonces", hashlib.sha256).digest()
         self._digest = DigestServer(realm=realm, secret=nonce_key, random_bytes=random_bytes,
                                     nonce_lifetime=nonce_lifetime, proxy=True)
-        # The registrar's key for unknown users' challenge shapes (see module docstring).
-        self._shape_key = hmac.new(secret, b"rccserver unknown-user challenge", hashlib.sha256).digest()
+        # The registrar's credentials, built from the same secret: a name is challenged alike by both.
+        self._credentials = StationCredentials((), secret=secret, offered=algorithms)
         self._limiter = AuthFailureLimiter(limit=failure_limit, window=failure_window, cooldown=failure_cooldown)
         self.failure_limit = failure_limit
         self._stations = stations
-        self._shapes: tuple[tuple[Algorithm, ...], ...] = ()
         self.replace_stations(stations)
 
     def replace_stations(self, stations: StationLookup) -> None:
         self._stations = stations
-        by_user = {s.sip_user: s for s in sorted(stations.sip_stations, key=lambda s: s.sip_user or "") if s.sip_user}
-        self._shapes = tuple(_secret_of(station).algorithms for station in by_user.values())
+        self._credentials.replace(stations.sip_stations)
 
     def check(self, request: Request, *, source: Address, now: float) -> InviteVerdict:
         from_user = _from_user(request)
@@ -140,7 +139,7 @@ class InviteAuthenticator:
         if credentials is None:
             return self._challenge(from_user, now)
         station = self._stations.station_by_sip_user(credentials.username)
-        secret = _secret_of(station) if station is not None and station.is_sip else None
+        secret = self._credentials.secret(credentials.username) if station is not None and station.is_sip else None
         verdict = self._digest.verify(credentials, method="INVITE", uri=request.uri, secret=secret, now=now)
         if verdict.outcome is Outcome.STALE:
             return self._challenge(from_user, now, stale=True)
@@ -156,17 +155,8 @@ class InviteAuthenticator:
         return InviteVerdict(station)
 
     def _challenge(self, from_user: str | None, now: float, *, stale: bool = False) -> InviteVerdict:
-        headers = self._digest.challenge_headers(now, self._algorithms_for(from_user or ""), stale=stale)
+        headers = self._digest.challenge_headers(now, self._credentials.algorithms_for(from_user or ""), stale=stale)
         return InviteVerdict(None, 407, headers=tuple(headers))
-
-    def _algorithms_for(self, user: str) -> tuple[Algorithm, ...]:
-        station = self._stations.station_by_sip_user(user)
-        if station is not None and station.is_sip:
-            return _secret_of(station).algorithms
-        if not self._shapes:
-            return SERVER_ALGORITHMS
-        digest = hmac.new(self._shape_key, user.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
-        return self._shapes[int.from_bytes(digest[:8], "big") % len(self._shapes)]
 
     def _failed(self, user: str | None, from_user: str | None, source: Address, reason: str,
                 now: float) -> tuple[LineEvent, ...]:
@@ -175,10 +165,6 @@ class InviteAuthenticator:
         if until is not None:
             events.append(InviteSourceBlocked(source[0], self.failure_limit, until))
         return tuple(events)
-
-
-def _secret_of(station: Station) -> StoredSecret:
-    return StoredSecret(password=station.password, ha1_md5=station.ha1)
 
 
 def _from_user(request: Request) -> str | None:

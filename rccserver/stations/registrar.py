@@ -29,14 +29,12 @@ and changes nothing (RFC 3261 section 10.3: all bindings of a request or none):
 
 No extension enumeration: up to step 4 nothing depends on whether the user
 exists. An unknown user is challenged with the same headers a station would
-get (see `_algorithms_for`) and refused the same way, with the same 401.
+get (see `credentials.StationCredentials.algorithms_for`) and refused the same way, with the same 401.
 The Request-URI and the host part of `To` are not checked: phones name the
 registrar by address, by domain or by whatever their administrator typed.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Iterable
 from urllib.parse import unquote
 
@@ -51,13 +49,13 @@ from rccserver.sip.digest import (
     DigestServer,
     Outcome,
     RandomBytes,
-    StoredSecret,
 )
 from rccserver.sip.errors import SipParseError
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.uri import NameAddr, SipUri, parse_name_addr, uri_equal
 from rccserver.stations.auth_limiter import AuthFailureLimiter
 from rccserver.stations.binding import Binding, BindingAction, BindingInput, BindingSlot
+from rccserver.stations.credentials import StationCredentials
 from rccserver.stations.registrar_events import (
     Address,
     AuthenticationFailed,
@@ -87,6 +85,8 @@ class RegistrarSettings:
     failure_limit: int = 10  # authentication failures from one host ... (0: no limit)
     failure_window: float = 60.0  # ... within this many seconds ...
     failure_cooldown: float = 300.0  # ... refuse that host for this long
+    # [stations_line] digest_algorithms: what is offered, most preferred first (credentials.py)
+    algorithms: tuple[Algorithm, ...] = SERVER_ALGORITHMS
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.min_expires <= self.max_expires:
@@ -146,7 +146,7 @@ class Registrar:
         self.settings = settings
         self._digest = DigestServer(realm=settings.realm, secret=secret, random_bytes=random_bytes,
                                     nonce_lifetime=settings.nonce_lifetime)
-        self._shape_key = hmac.new(secret, b"rccserver unknown-user challenge", hashlib.sha256).digest()
+        self._credentials = StationCredentials((), secret=secret, offered=settings.algorithms)
         self._random_bytes = random_bytes
         self._server_header = server_header
         self._limiter = AuthFailureLimiter(limit=settings.failure_limit, window=settings.failure_window,
@@ -155,9 +155,7 @@ class Registrar:
         self._slots: dict[str, list[BindingSlot]] = {}  # sip_user -> live bindings, oldest first
         self._counters = RegistrarCounters()
         self._stations: dict[str, Station] = {}
-        self._secrets: dict[str, StoredSecret] = {}
         self._by_extension: dict[str, Station] = {}
-        self._shapes: tuple[tuple[Algorithm, ...], ...] = ()
         self._install(stations)
 
     # --- stations
@@ -165,9 +163,8 @@ class Registrar:
     def _install(self, stations: Iterable[Station]) -> None:
         sip = sorted((s for s in stations if s.is_sip and s.sip_user), key=lambda s: s.sip_user or "")
         self._stations = {s.sip_user: s for s in sip if s.sip_user}
-        self._secrets = {user: StoredSecret(password=s.password, ha1_md5=s.ha1) for user, s in self._stations.items()}
+        self._credentials.replace(sip)
         self._by_extension = {s.extension: s for s in sip}
-        self._shapes = tuple(self._secrets[user].algorithms for user in self._stations)
 
     def replace_stations(self, stations: Iterable[Station]) -> list[RegistrarEvent]:
         """New CIC data (a reload): stations that are no longer SIP stations lose their bindings.
@@ -283,7 +280,7 @@ class Registrar:
         if credentials is None:
             return self._challenge(request, aor_user, now)
         verdict = self._digest.verify(credentials, method="REGISTER", uri=request.uri,
-                                      secret=self._secrets.get(credentials.username), now=now)
+                                      secret=self._credentials.secret(credentials.username), now=now)
         if verdict.outcome is Outcome.STALE:
             return self._challenge(request, aor_user, now, stale=True)
         if verdict.outcome is Outcome.REJECTED:
@@ -311,20 +308,8 @@ class Registrar:
 
     def _challenge(self, request: Request, aor_user: str, now: float, *, stale: bool = False) -> Response:
         self._counters.challenges += 1
-        headers = self._digest.challenge_headers(now, self._algorithms_for(aor_user), stale=stale)
+        headers = self._digest.challenge_headers(now, self._credentials.algorithms_for(aor_user), stale=stale)
         return self._reply(request, 401, headers=headers)
-
-    def _algorithms_for(self, user: str) -> tuple[Algorithm, ...]:
-        """What to offer `user`: its station's algorithms; for an unknown user, those of a
-        station picked by a keyed hash of the name, so that unknown names get each shape
-        of challenge in the same proportion as real stations do, and always the same one."""
-        secret = self._secrets.get(user)
-        if secret is not None:
-            return secret.algorithms
-        if not self._shapes:
-            return SERVER_ALGORITHMS
-        digest = hmac.new(self._shape_key, user.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
-        return self._shapes[int.from_bytes(digest[:8], "big") % len(self._shapes)]
 
     def _update(self, request: Request, station: Station, source: Address, transport: str, now: float,
                 events: list[RegistrarEvent]) -> Response:

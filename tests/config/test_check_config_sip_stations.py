@@ -90,3 +90,15 @@ def test_a_stations_line_without_sip_stations_is_clean(tmp_path):
     cic = CIC.split("[[stations]]")[0] + '[[stations]]\nname = "Plain"\nextension = "1001"\n'
     result = check(tmp_path, cic)
     assert (result.errors, result.warnings) == ([], [])
+
+
+def test_an_ha1_station_with_no_md5_offered_can_never_register(tmp_path):
+    result = check(tmp_path, CIC, CONFIG + STATIONS_LINE + 'digest_algorithms = ["SHA-256"]\n')
+    assert not result.valid
+    (error,) = result.errors
+    assert "spare" in error and "digest_algorithms" in error and "never register" in error
+
+
+def test_md5_only_is_clean_for_passwords_and_ha1(tmp_path):
+    result = check(tmp_path, CIC, CONFIG + STATIONS_LINE + 'digest_algorithms = ["MD5"]\n')
+    assert (result.errors, result.valid) == ([], True)

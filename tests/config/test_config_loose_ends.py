@@ -37,3 +37,17 @@ def test_bad_values_name_file_line_and_key(tmp_path, text, key):
         load(tmp_path, text)
     message = str(caught.value)
     assert "rccserver.toml" in message and key in message and ":2" in message
+
+
+def test_stations_line_digest_algorithms_default_and_choices(tmp_path):
+    config = load(tmp_path, "[stations_line]\n")
+    assert config.stations_line.digest_algorithms == ("SHA-256", "MD5")
+    config = load(tmp_path, '[stations_line]\ndigest_algorithms = ["MD5"]\n')
+    assert config.stations_line.digest_algorithms == ("MD5",)
+
+
+@pytest.mark.parametrize("value", ['[]', '["SHA-512"]', '["MD5", "MD5"]'])
+def test_bad_digest_algorithms_name_file_line_and_key(tmp_path, value):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"[stations_line]\ndigest_algorithms = {value}\n")
+    assert "digest_algorithms" in str(caught.value) and ":2" in str(caught.value)
