@@ -38,6 +38,10 @@ _REFUSALS = {
     Cause.BUSY: (486, "Busy Here"),
     Cause.DO_NOT_DISTURB: (486, "Busy Here"),
 }
+# What a phone's own call is answered when the called phone could not take it (the switch
+# sees any such end as a rejection, cause busy): 486 only when that phone said busy.
+_UNREACHABLE = (480, "Temporarily Unavailable")  # not registered, no answer, unreachable (RFC 3261 21.4.18)
+_BUSY_ANSWERS = frozenset({486, 600, 603})
 _NOT_PLACED = {
     "invalidDestination": (404, "Not Found"),
     "invalidCalledDevice": (404, "Not Found"),
@@ -100,6 +104,7 @@ class SipTerminals:
         self._by_leg: dict[str, _Carried] = {}
         self._dialling: dict[str, Leg] = {}  # station -> the INVITE being placed right now
         self._dial_refusals: dict[str, tuple[int, str]] = {}  # station -> why its INVITE's call failed
+        self._failing: dict[str, tuple[int, str]] = {}  # call id -> what its caller hears, while we clear a party
         self._dirty: list[str] = []
         self._reconciling = False
         self._session_ids = itertools.count(1)
@@ -190,11 +195,12 @@ class SipTerminals:
             self._touch(item.new.call_id)
             self._touch(item.old.call_id)
         if event.kind is EventKind.FAILED and call_id is not None and event.cause in _REFUSALS:
+            refusal = self._failing.get(call_id) or _REFUSALS[event.cause]
             carried = self._carried.get((call_id, event.station))
             if carried is not None:
-                carried.refusal = _REFUSALS[event.cause]
+                carried.refusal = refusal
             elif event.station in self._dialling:
-                self._dial_refusals[event.station] = _REFUSALS[event.cause]
+                self._dial_refusals[event.station] = refusal
         if call_id is not None:
             self._touch(call_id)
 
@@ -259,7 +265,7 @@ class SipTerminals:
             leg = self._line().invite(station, offer, auto_answer=AutoAnswer.NONE, caller=caller)
         except NotRegistered:
             self._observer(station, "not-registered", f"call {view.call_id} cannot ring the phone")
-            self._switch_input(self.switch.clear_connection, station, view.call_id)
+            self._clear_unreachable(station, view.call_id, _UNREACHABLE)
             return
         carried = self._new(leg, station, view.call_id)
         carried.origin = origin
@@ -467,7 +473,17 @@ class SipTerminals:
         forward = self._forwarding_for(carried, status)
         if forward is not None and self._switch_input(self.switch.deflect_call, carried.station, carried.call_id, forward):
             return
-        self._switch_input(self.switch.clear_connection, carried.station, carried.call_id)
+        self._clear_unreachable(carried.station, carried.call_id,
+                                (486, "Busy Here") if status in _BUSY_ANSWERS else _UNREACHABLE)
+
+    def _clear_unreachable(self, station: str, call_id: str, refusal: tuple[int, str]) -> None:
+        """Clear a ringing connection whose phone cannot take the call; a phone whose own
+        call then fails is answered `refusal` (the switch reports any such end as busy)."""
+        self._failing[call_id] = refusal
+        try:
+            self._switch_input(self.switch.clear_connection, station, call_id)
+        finally:
+            self._failing.pop(call_id, None)
 
     def _forwarding_for(self, carried: _Carried, status: int) -> str | None:
         """Busy or no-answer forwarding of a ringing station whose phone said busy (486,

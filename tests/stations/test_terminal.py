@@ -279,3 +279,23 @@ def test_the_phones_call_cancelled_before_an_answer_cancels_the_ringing_phone(wo
     b = world.line.to(B)
     world.terminals.leg_ended(a, "cancelled")
     assert b.names()[-1] == "hang_up" and world.switch.calls() == () and world.terminals.leg_count == 0
+
+
+def test_a_phone_calling_a_station_whose_phone_is_not_registered_hears_480_not_busy():
+    # The station is not busy: nobody can be reached there (RFC 3261 21.4.18, 480 for a
+    # callee that is not logged in). Before: the switch's cause (busy) made it 486.
+    world = World(registered=(A,))
+    a = world.line.dial(A, "1002", phone_sdp(4000))
+    assert a.last("reject") == ("reject", 480)
+    assert world.switch.calls() == () and world.terminals.leg_count == 0
+    assert ("1002", "not-registered") == world.notes[0][:2]
+
+
+@pytest.mark.parametrize("status, heard", [(480, 480), (408, 480), (503, 480), (603, 486), (600, 486)])
+def test_a_called_phone_that_fails_without_forwarding_gives_the_caller_a_status_of_its_kind(world, status, heard):
+    # Busy-like answers (486, 600, 603) are busy to the caller; a phone that did not answer
+    # (408, 480) or could not be reached (503) is not busy.
+    a = world.line.dial(A, "1002", phone_sdp(4000))
+    world.terminals.leg_failed(world.line.to(B), status, "from the phone")
+    assert a.last("reject") == ("reject", heard)
+    assert world.switch.calls() == ()
