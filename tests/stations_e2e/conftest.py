@@ -73,3 +73,59 @@ def phones(tmp_path):
     """phones(user=..., password=..., registrar=(host, port), transport=...) -> a started baresip phone."""
     with baresip_phones(tmp_path / "phones") as factory:
         yield factory
+
+
+# The testbed's Lync users whose desk phones are SIP stations here (testkit/testbed.py):
+# alice (tel:+1001) and bob (tel:+1002) sign in; 1003 (carol's, no client licence) is a
+# third phone to deflect and forward to; 1004 is a SIP station whose phone never registers.
+DESK_PHONES = {"1001": "pw-1001", "1002": "pw-1002", "1003": "pw-1003", "1004": "pw-1004"}
+
+
+def desk_phones_cic(text: str) -> str:
+    """The testbed's CIC data with stations 1001-1004 turned into SIP stations (MD5 `ha1`
+    for baresip 1.0; `remote_answer` stays "none", `auto_answer` "call-info")."""
+    for extension, password in DESK_PHONES.items():
+        line = f'identification_address = "tel:+{extension}"\n'
+        assert text.count(line) == 1, f"the testbed's CIC data no longer has station {extension} as expected"
+        text = text.replace(line, line + f'type = "sip"\nha1 = "{ha1(extension, password)}"\n')
+    return text
+
+
+@pytest.fixture
+def desk_phones_server(tmp_path):
+    """A started testbed whose stations 1001-1004 are SIP stations, with a stations line on
+    `server.stations_port` (UDP and TCP)."""
+    server = write_testbed(tmp_path / "server")
+    port = free_udp_and_tcp_port()
+    cic = server.workdir / "cic.toml"
+    cic.write_text(desk_phones_cic(cic.read_text()))
+    with open(server.config_path, "a") as config:
+        config.write(stations_line_text(port))
+    server.stations_port = port
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lync(desk_phones_server):
+    """lync(user, line) -> a LyncClient signed in on the line with a monitor started
+    (tests/stations_e2e/desk.py); signed out and closed at the end."""
+    from tests.stations_e2e.desk import sign_in
+
+    clients = []
+
+    def make(user: str, line: str):
+        client = sign_in(desk_phones_server, user, line)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        try:
+            client.sign_out()
+        except (OSError, TimeoutError, ConnectionError):
+            pass  # the server may already be gone; closing is what matters
+        client.close()
