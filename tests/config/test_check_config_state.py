@@ -3,8 +3,12 @@ use it, and check-config looks without changing it. An older schema is a warning
 the next start), saved settings of stations the CIC data no longer has are a warning."""
 from __future__ import annotations
 
+import json
 import os
+import pathlib
+import shutil
 import sqlite3
+import tempfile
 
 import pytest
 
@@ -68,15 +72,46 @@ def test_a_newer_schema_is_an_error(tmp_path):
     assert "schema version 9 was written by a newer rccserver" in error
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_a_directory_it_cannot_write_is_an_error(tmp_path):
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    state_dir.chmod(0o555)
+def _errors_as_an_ordinary_user(path) -> list[str]:
+    """check_config's errors, run by a user the permissions apply to: root writes anywhere,
+    so as root (CI) a child process drops to `nobody` first."""
+    if os.geteuid() != 0:
+        return check_config(path).errors
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write, json.dumps(check_config(path).errors).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, data
+    return json.loads(data)
+
+
+def test_a_directory_it_cannot_write_is_an_error():
+    base = pathlib.Path(tempfile.mkdtemp(prefix="rcc-state-"))  # not under root's private pytest dir
     try:
-        [error] = state_problems(check_config(with_state(tmp_path, 'file = "state/rccserver.db"')))[0]
+        base.chmod(0o755)
+        path = with_state(base, 'file = "state/rccserver.db"')
+        for item in base.iterdir():
+            item.chmod(0o644) if item.is_file() else None
+        state_dir = base / "state"
+        state_dir.mkdir()
+        state_dir.chmod(0o555)
+        errors = [e for e in _errors_as_an_ordinary_user(path) if "state" in e]
     finally:
-        state_dir.chmod(0o755)
+        shutil.rmtree(base)
+    [error] = errors
     assert "not writable" in error
 
 
