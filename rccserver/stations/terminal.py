@@ -37,6 +37,7 @@ from rccserver.stations.legs import AutoAnswer, Leg, LegRole, NotRegistered, Pho
 _REFUSALS = {
     Cause.BUSY: (486, "Busy Here"),
     Cause.DO_NOT_DISTURB: (486, "Busy Here"),
+    Cause.DEST_NOT_OBTAINABLE: (480, "Temporarily Unavailable"),
 }
 # What a phone's own call is answered when the called phone could not take it (the switch
 # sees any such end as a rejection, cause busy): 486 only when that phone said busy.
@@ -131,6 +132,12 @@ class SipTerminals:
 
     # ------------------------------------------------------------------
     # StationTerminal: what only the phone can do
+
+    def can_ring(self, station: str) -> bool:
+        if self.line is not None and self.line.is_registered(station):
+            return True
+        self._observer(station, "not-registered", "a call for the station cannot ring its phone")
+        return False
 
     def make_call_requested(self, station: str) -> None:
         if self.line is None or not self.line.is_registered(station):

@@ -813,6 +813,13 @@ class EmbeddedSwitch:
                 if st.dnd:
                     self._refuse(call, device, Cause.DO_NOT_DISTURB)
                     return
+                if st.terminal is not None and not st.terminal.can_ring(device):
+                    # Its phone cannot ring (not registered): no-answer forwarding at once, or refused.
+                    target = self._forward_target(call, st, ForwardingType.NO_ANSWER, hops)
+                    forward_cause = Cause.CALL_FORWARD_NO_ANSWER
+                    if target is None:
+                        self._refuse(call, device, Cause.DEST_NOT_OBTAINABLE)
+                        return
                 full = len(st.calls) >= self.options.max_calls_per_station
                 talking = any(p.state is S.CONNECTED for p in st.calls.values())
                 if full or talking:

@@ -57,6 +57,7 @@ class Cause(str, enum.Enum):
     CALL_FORWARD_BUSY = "callForwardBusy"
     CALL_FORWARD_NO_ANSWER = "callForwardNoAnswer"
     DO_NOT_DISTURB = "doNotDisturb"
+    DEST_NOT_OBTAINABLE = "destNotObtainable"  # the called station's phone cannot ring
     ALTERNATE = "alternate"
 
 

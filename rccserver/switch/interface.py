@@ -111,6 +111,9 @@ class StationTerminal(Protocol):
     the phone cannot do it, and changes no state itself.
     """
 
+    def can_ring(self, station: str) -> bool:
+        """Whether a call offered to the station can ring its phone (it is registered)."""
+
     def make_call_requested(self, station: str) -> None:
         """MakeCall from this station: refuse when its phone cannot be called (not registered)."""
 

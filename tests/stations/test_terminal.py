@@ -107,9 +107,16 @@ def test_a_calling_phone_that_does_not_answer_ends_the_make_call(world):
 def test_a_called_phone_that_is_not_registered_fails_the_call():
     world = World(registered=(A,))
     world.switch.take_events()
-    call = world.switch.place_call(X, B).call_id
-    assert world.switch.calls() == ()
-    assert ("1002", "not-registered") == world.notes[0][:2] and call in world.notes[0][2]
+    world.switch.place_call(X, B)
+    assert world.switch.calls() == () and world.line.legs == []
+    assert ("1002", "not-registered") == world.notes[0][:2]
+    world.switch.make_call(A, B)
+    a = world.line.to(A)
+    world.terminals.leg_answered(a, phone_sdp(4000))  # the calling phone first (prompted)
+    events = world.switch.take_events()
+    assert [(e.station, e.cause.value) for e in events if e.kind.value == "Failed"] == [(A, "destNotObtainable")]
+    assert [e.kind.value for e in events if e.station == B] == []  # never "Delivered" to a phone that never rang
+    assert a.names()[-1] == "hang_up" and world.switch.calls() == ()
 
 
 def test_dnd_refuses_a_phones_call_with_486(world):

@@ -18,6 +18,9 @@ class RecordingTerminal:
         if name in self.refuse:
             raise SwitchError("operation", "requestIncompatibleWithObject", f"the phone cannot {name}")
 
+    def can_ring(self, station):
+        return "ring" not in self.refuse
+
     def make_call_requested(self, station):
         self._request("make_call", station)
 
@@ -141,3 +144,27 @@ def test_make_call_from_a_phone_that_cannot_be_called_is_refused_with_no_call(sw
         switch.make_call(A, B)
     assert terminal.requests == [("make_call", A)]
     assert switch.calls() == () and switch.take_events() == []
+
+
+def test_a_station_whose_phone_cannot_ring_refuses_the_call_without_ringing(switch):
+    switch.set_terminal(B, RecordingTerminal(refuse={"ring"}))
+    call = switch.place_call(X, B).call_id
+    events = switch.take_events()
+    assert [(e.station, e.kind.value) for e in events] == []  # X is no station; B is told nothing
+    assert switch.calls() == ()
+    first = switch.make_call(A, B).call_id
+    assert kinds(events := switch.take_events(), A) == ["ServiceInitiated", "Originated", "Failed", "ConnectionCleared"]
+    failed = next(e for e in events if e.kind.value == "Failed")
+    assert failed.cause.value == "destNotObtainable" and kinds(events, B) == []
+    assert first and call
+
+
+def test_a_phone_that_cannot_ring_sends_the_call_to_its_no_answer_forwarding(switch):
+    from rccserver.switch.model import ForwardingType
+
+    switch.set_terminal(B, RecordingTerminal(refuse={"ring"}))
+    switch.set_forwarding(B, ForwardingType.NO_ANSWER, True, "1003")
+    switch.take_events()
+    call = switch.place_call(X, B).call_id
+    assert switch.snapshot("1003") == (SnapshotItem(call, ConnectionState.ALERTING),)
+    assert switch.snapshot(B) == ()
