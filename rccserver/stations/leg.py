@@ -529,8 +529,11 @@ class PhoneLeg:
         if response is None or dialog is None:
             return
         self._unacked = None
-        headers = [("Content-Type", SDP)] if cause.sdp is not None else []
-        ack = dialog.request("ACK", cseq=response.cseq[0], headers=headers, body=cause.sdp or b"")
+        # An ACK carries SDP only as our answer to an offer in the 2xx (`acknowledge`, RFC 3261
+        # 13.2.1); a cause that brought the 2xx itself carries the phone's SDP, not ours.
+        body = cause.sdp if cause.response is None else None
+        headers = [("Content-Type", SDP)] if body is not None else []
+        ack = dialog.request("ACK", cseq=response.cseq[0], headers=headers, body=body or b"")
         self._acks[response.cseq[0]] = self._line.send_ack(ack, dialog.flow)
         while len(self._acks) > _ACKS_KEPT:
             del self._acks[next(iter(self._acks))]

@@ -369,6 +369,17 @@ def test_an_offerless_invite_gets_the_phones_offer_and_our_answer_goes_in_the_ac
     assert phone.last_request("ACK").body == sdp(6000)
 
 
+def test_the_ack_for_a_2xx_that_answered_our_offer_carries_no_sdp():
+    """RFC 3261 13.2.1: SDP in an ACK is only the answer to an offer in the 2xx."""
+    line = Line()
+    phone = registered(line, "1001")
+    line.call(line.endpoint.invite, "1001", sdp(6000), auto_answer=AutoAnswer.NONE, caller=None)
+    invite = phone.last_request("INVITE")
+    phone.respond(invite, 200, tag="p", body=sdp(7000))
+    ack = phone.last_request("ACK")
+    assert (ack.body, ack.headers.get("Content-Type")) == (b"", None)
+
+
 # --------------------------------------------------------------------------
 # In the call: re-INVITE, BYE, REFER, DTMF, talk
 

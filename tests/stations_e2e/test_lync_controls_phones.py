@@ -200,10 +200,6 @@ def test_clear_connection_from_lync_while_the_calling_phone_rings_cancels_it(
     wait_no_calls(server)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "phone line (rccserver/stations/leg.py, PhoneLeg._send_ack): the ACK for a phone's 2xx that "
-    "answered our offer repeats the phone's own answer as its body; RFC 3261 13.2.1 allows SDP in an "
-    "ACK only as the answer to an offer in the 2xx"))
 def test_an_ack_carries_sdp_only_when_it_answers_the_phones_offer(desk_phones_server, phones, lync):
     server = desk_phones_server
     alice, a, b, call_id, _ = make_call_established(server, phones, lync, "udp")
