@@ -6,8 +6,9 @@ consultation, ring counts): a SIP station is a station like any other whose
 
 * after every switch operation it reconciles each touched call: a SIP station's
   connection that rings gets an outgoing leg (INVITE), a prompted MakeCall's
-  caller gets an INVITE with its auto-answer hint, a connection that is gone takes
-  its leg with it (CANCEL, BYE, or a final answer to the phone's INVITE);
+  caller gets an INVITE with its auto-answer hint, and so does a station the switch
+  connected without its phone (a consultation call from Lync); a connection that is
+  gone takes its leg with it (CANCEL, BYE, or a final answer to the phone's INVITE);
 * what a phone does becomes a switch input: it dials (`place_call`), answers
   (`station_answer`, or `originate` for a prompted MakeCall), hangs up, holds and
   resumes, transfers (REFER);
@@ -67,6 +68,7 @@ class _Carried:
     call_id: str
     origin: sdp.Origin
     prompted: bool = False  # MakeCall's first leg: the destination waits for this phone
+    joining: bool = False  # the switch has the station connected already (a consultation): its phone joins
     answered: bool = False  # the leg's INVITE got its 2xx
     offer: bytes | None = None  # the phone's own offer not yet answered by a peer (dialled, or prompted)
     offer_sent: bool = False  # OUTGOING: our INVITE carried an offer (its 2xx holds the answer)
@@ -240,6 +242,8 @@ class SipTerminals:
                 self._prompt(view, party.device)
             elif party.device in self._dialling:
                 self._adopt(view, party.device, self._dialling.pop(party.device))
+            elif party.state is S.CONNECTED:
+                self._fetch(view, party.device)
         self._bridge(view)
 
     # -- legs for connections
@@ -289,6 +293,19 @@ class SipTerminals:
             self._switch_input(self.switch.clear_connection, station, view.call_id)
             return
         self._new(leg, station, view.call_id).prompted = True
+
+    def _fetch(self, view: CallView, station: str) -> None:
+        """A station the switch connected without its phone (ConsultationCall puts the consulting
+        station straight into the new call): the phone is called with its auto-answer hint, as for
+        MakeCall, and is in the call once it answers; until then it hears nothing of it."""
+        destination = view.called_device if view.called_device != station else None
+        try:
+            leg = self._line().invite(station, None, auto_answer=self.phones[station].auto_answer, caller=destination)
+        except NotRegistered:
+            self._observer(station, "not-registered", f"call {view.call_id} cannot reach the phone")
+            self._switch_input(self.switch.clear_connection, station, view.call_id)
+            return
+        self._new(leg, station, view.call_id).joining = True
 
     def _end(self, carried: _Carried) -> None:
         self._forget(carried)
@@ -447,6 +464,15 @@ class SipTerminals:
             if body is not None:
                 leg.acknowledge(self._send(carried, sdp.with_direction(body, "inactive")))
             self._switch_input(self.switch.originate, carried.station, carried.call_id)
+            return
+        if carried.joining:
+            # Off-hook for a call the switch has it in already: parked until paired with its peer.
+            carried.offer = body
+            if body is not None:
+                leg.acknowledge(self._send(carried, sdp.with_direction(body, "inactive")))
+            view = self._view(carried.call_id)
+            if view is not None:
+                self._bridge(view)
             return
         source = carried.source
         if carried.offer_sent and body is not None and source is not None and self._alive(source):

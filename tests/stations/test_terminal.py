@@ -306,3 +306,51 @@ def test_a_called_phone_that_fails_without_forwarding_gives_the_caller_a_status_
     world.terminals.leg_failed(world.line.to(B), status, "from the phone")
     assert a.last("reject") == ("reject", heard)
     assert world.switch.calls() == ()
+
+
+def test_a_consultation_from_lync_calls_the_phone_for_it_and_pairs_it_with_the_consulted_phone(world):
+    # A talks to an outside caller; Lync consults B from A: the switch has A connected in the
+    # consultation at once (no prompt), so its phone is called for it, with its auto-answer hint.
+    first = world.switch.place_call(X, A).call_id
+    a1 = world.line.to(A)
+    world.terminals.leg_answered(a1, phone_sdp(4000))
+    second = world.switch.consultation_call(A, first, B).call_id
+    assert world.states(A) == [S.HOLD, S.CONNECTED]
+    a2 = world.line.to(A)
+    assert a2 is not a1 and not a1.ended
+    assert a2.role is LegRole.OUTGOING and a2.offer is None and a2.auto_answer is AutoAnswer.CALL_INFO
+    assert a2.caller == B
+    b = world.line.to(B)
+    world.switch.take_events()
+
+    world.terminals.leg_answered(a2, phone_sdp(4100))  # off-hook: its offer, parked until B answers
+    assert sdp.direction_of(a2.last("ack")[1]) == "inactive"
+    assert world.states(A) == [S.HOLD, S.CONNECTED] and world.switch.take_events() == []
+    world.terminals.leg_answered(b, phone_sdp(5000))
+    assert world.states(B) == [S.CONNECTED]
+    first_offerer = a2 if a2.actions[-1] == ("reinvite", None) else b
+    assert first_offerer.actions[-1] == ("reinvite", None)  # a fresh offer/answer for the new pair
+    other = b if first_offerer is a2 else a2
+    world.terminals.leg_reinvite_answered(first_offerer, phone_sdp(6000))
+    assert media(other.last("reinvite")[1]) == media(phone_sdp(6000))
+    assert world.terminals.leg_count == 3 and second in {c.call_id for c in world.switch.calls()}
+
+
+def test_a_consultation_whose_phone_does_not_answer_ends(world):
+    first = world.switch.place_call(X, A).call_id
+    world.terminals.leg_answered(world.line.to(A), phone_sdp(4000))
+    second = world.switch.consultation_call(A, first, SIM).call_id
+    world.switch.take_events()
+    world.terminals.leg_failed(world.line.to(A), 480, "Temporarily Unavailable")
+    assert world.states(A) == [S.HOLD]
+    assert second not in {c.call_id for c in world.switch.calls()}
+
+
+def test_a_consultation_from_a_phone_that_is_no_longer_registered_ends_at_once(world):
+    first = world.switch.place_call(X, A).call_id
+    world.terminals.leg_answered(world.line.to(A), phone_sdp(4000))
+    world.line.registered.discard(A)
+    second = world.switch.consultation_call(A, first, SIM).call_id
+    assert world.states(A) == [S.HOLD]
+    assert second not in {c.call_id for c in world.switch.calls()}
+    assert ("1001", "not-registered") in [note[:2] for note in world.notes]
