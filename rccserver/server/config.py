@@ -133,6 +133,38 @@ class StationsLineConfig:
 
 
 @attrs.frozen
+class TrunkConfig:
+    """[trunk] (SPEC section 9): the SIP peer (carrier, SBC, PBX) for every number that is no station.
+
+    Its calls use the stations line's sockets; `accept_from` empty means the peer's own address."""
+
+    peer: str  # sip:HOST[:PORT][;transport=udp|tcp|tls]
+    accept_from: tuple[str, ...] = ()
+    username: str | None = None  # answers the peer's 401/407 (with password)
+    password: str | None = None
+    did_from: str = "request-uri"  # where an inbound call's DID is read: "request-uri" or "to"
+    options_interval: float = 30.0  # OPTIONS pings to the peer; 0: none
+
+    @property
+    def uri(self):
+        from rccserver.sip.uri import parse_uri
+        return parse_uri(self.peer)
+
+    @property
+    def transport(self) -> str:
+        return self.uri.transport or "udp"
+
+    @property
+    def host(self) -> str:
+        return self.uri.host.strip("[]")
+
+    @property
+    def port(self) -> int:
+        uri = self.uri
+        return uri.port or (5061 if self.transport == "tls" else 5060)
+
+
+@attrs.frozen
 class DialPlanConfig:
     """[dialplan] (SPEC section 10): ordered rules, each knowing its file:line."""
 
@@ -155,6 +187,8 @@ class Config:
     stations_line: StationsLineConfig | None = None
     # Absent [dialplan]: no rules, no country (every number read as it is dialled).
     dialplan: DialPlanConfig = DialPlanConfig()
+    # None when the file has no [trunk]: outside numbers reach no carrier (SPEC section 9).
+    trunk: TrunkConfig | None = None
 
 
 # -- checks: each returns an error message or None ---------------------------------
@@ -209,6 +243,22 @@ def _cidrs(values: list[str]) -> str | None:
 
 
 STATION_TRANSPORTS = ("udp", "tcp", "tls")
+
+
+def _trunk_peer(value: str) -> str | None:
+    from rccserver.sip.errors import SipParseError
+    from rccserver.sip.uri import SipUri, parse_uri
+    try:
+        uri = parse_uri(value)
+    except SipParseError as error:
+        return f"must be a SIP URI such as \"sip:sbc.example.com:5060;transport=udp\" ({error})"
+    if not isinstance(uri, SipUri) or uri.scheme != "sip":
+        return f"must be a sip: URI such as \"sip:sbc.example.com:5060;transport=udp\" (got {value!r})"
+    if uri.user is not None:
+        return f"names the peer's host, not a user (got {value!r}): the called number goes in the user part"
+    if (uri.transport or "udp") not in STATION_TRANSPORTS:
+        return f"transport must be one of {', '.join(STATION_TRANSPORTS)} (got {uri.transport!r})"
+    return None
 
 
 def _station_transports(values: tuple[str, ...]) -> str | None:
@@ -351,6 +401,14 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, Callable[[Any], str | None] | None]]
     "dialplan": {
         "country_code": (str, None, country_code_problem),
     },
+    "trunk": {
+        "peer": (str, None, _trunk_peer),  # required: checked in check_dependencies
+        "accept_from": ([str], [], _cidrs),
+        "username": (str, None, _not_empty),
+        "password": (str, None, None),
+        "did_from": (str, "request-uri", _one_of("request-uri", "to")),
+        "options_interval": (float, 30.0, _range(low=0)),
+    },
 }
 REQUIRED = object()  # the default of a key that must be given
 
@@ -368,12 +426,13 @@ TABLE_ARRAYS: dict[str, dict[str, tuple[dict[str, tuple[Any, Any, Any]], Callabl
     "dialplan": {"dial": (_RULE, _rule), "inbound": (_RULE, _rule)},
 }
 # Tables that may be left out altogether: absent, their section is None (not the defaults).
-OPTIONAL_TABLES = ("stations_line",)
+OPTIONAL_TABLES = ("stations_line", "trunk")
 SECTIONS = {
     "server": ServerConfig, "line": LineConfig, "directory": DirectoryConfig,
     "cic": CicConfig, "switch": SwitchConfig, "admin": AdminConfig, "state": StateConfig,
     "stations_line": StationsLineConfig,
     "dialplan": DialPlanConfig,
+    "trunk": TrunkConfig,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", PATH: "a path string",
                OPTIONAL_PATH: "a path string"}
@@ -524,6 +583,26 @@ class _Reader:
                 self.fail("line.authority_certificates", "mutual TLS needs at least one CA certificate")
         self._check_ldap()
         self._check_stations_line()
+        self._check_trunk()
+
+    def _check_trunk(self) -> None:
+        if "trunk" not in self.doc.data or not isinstance(self.doc.data["trunk"], dict):
+            return
+        raw = self.doc.data["trunk"]
+        if "peer" not in raw:
+            self.fail("trunk", "peer is required: the SIP URI of the carrier or SBC, e.g. "
+                               "\"sip:sbc.example.com:5060;transport=udp\"")
+            self.values.pop("trunk.peer", None)
+        if "stations_line" not in self.doc.data:
+            self.fail("trunk", "needs [stations_line]: trunk calls use the stations line's SIP sockets")
+        elif self.known("trunk.peer", "stations_line.transports") and self["trunk.peer"] is not None:
+            transport = TrunkConfig(self["trunk.peer"]).transport
+            if transport not in self["stations_line.transports"]:
+                self.fail("trunk.peer", f"transport {transport} is not in stations_line.transports "
+                                        f"({', '.join(self['stations_line.transports'])})")
+        if ("username" in raw) != ("password" in raw):
+            self.fail("trunk.username" if "username" in raw else "trunk.password",
+                      "username and password go together (the digest credentials for the peer's 401/407)")
 
     def stations_use_tls(self) -> bool:
         return self.known("stations_line.transports") and "tls" in self["stations_line.transports"]

@@ -88,6 +88,9 @@ port = 5070
 
 [dialplan]
 country_code = "1"
+
+[trunk]
+peer = "sip:127.0.0.1:5080;transport=tcp"
 """
 
 
