@@ -66,7 +66,7 @@ class AdminResource(resource.Resource):
         b = backend
         # (method, pattern, handler(request, match) -> data | Deferred)
         self.routes: list[tuple[str, re.Pattern, Callable[..., Any]]] = [
-            ("GET", re.compile(r"/api/health"), lambda r, m: {"status": "ok"}),
+            ("GET", re.compile(r"/api/health"), lambda r, m: self._health()),
             ("GET", re.compile(r"/api/sessions"), lambda r, m: b.sessions_snapshot()),
             ("GET", re.compile(r"/api/stations"), lambda r, m: b.stations_snapshot()),
             ("GET", re.compile(r"/api/calls"), lambda r, m: b.calls_snapshot()),
@@ -80,6 +80,11 @@ class AdminResource(resource.Resource):
              lambda r, m: self._done(b.client_logout(m["ext"]))),
             ("POST", re.compile(r"/api/reload"), lambda r, m: b.reload()),
         ]
+
+    def _health(self) -> dict:
+        """{"status": "ok"}, or "degraded" with its cause (the pool's Redis unreachable)."""
+        health = getattr(self.backend, "health", None)
+        return health() if health is not None else {"status": "ok"}
 
     @staticmethod
     def _done(_: object) -> dict:

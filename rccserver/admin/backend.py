@@ -29,6 +29,10 @@ class RuntimeAdminBackend:
     def reload(self) -> defer.Deferred:
         return self.runtime.reload()
 
+    def health(self) -> dict:
+        problem = self.runtime.state_problem()
+        return {"status": "ok"} if problem is None else {"status": "degraded", "state": problem}
+
     def _after_switch_change(self) -> None:
         self.runtime.app.events.flush()
         self.runtime.driver.flush()

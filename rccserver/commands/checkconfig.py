@@ -183,13 +183,26 @@ def _compare(directory: DirectoryCache, ldif_file: str, cic: CicData, cic_file: 
                                    f"directory has domain account {cic_user.nt_domain_user}")
 
 
+def _redis(reading: ConfigReading, result: CheckResult) -> None:
+    """The pool's Redis as `run` would reach it at start (a PING, read-only)."""
+    if not reading.known("state.redis_url"):
+        return
+    url = reading.value("state.redis_url")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3).ping()
+    except (redis.exceptions.RedisError, OSError) as error:
+        result.errors.append(f"{reading.path}: state.redis_url: {url}: Redis unreachable: {error} "
+                             f"(the server would not start)")
+
+
 def _state(reading: ConfigReading, result: CheckResult):
     """The state file as the server would use it; its FileReport when it holds settings."""
     if not reading.known("state.backend") or not reading.known("state.file"):
         return None
     if reading.value("state.backend") == "redis":
-        result.errors.append(f'{reading.path}: state.backend: "redis" is not available in this rccserver yet: '
-                             f'the server would not start; use "sqlite"')
+        _redis(reading, result)
         return None
     path = reading.value("state.file")
     if not path:

@@ -2,8 +2,9 @@
 
 It implements the endpoint's Application interface:
 - initial INVITE: decode RequestSystemStatus, decide the logon (SPEC section 6),
-  take the station, answer 200 + RequestSystemStatusResponse or refuse with
-  the code in a Warning header;
+  take the station (and, in a pool of servers, its lease: rcc/pool.py, answered
+  later), answer 200 + RequestSystemStatusResponse or refuse with the code in a
+  Warning header;
 - INFO: decode the CSTA request, run the service (rcc/services.py), answer the
   CSTA response (or CSTAErrorCode) in the 200 OK; a forwarding or DND change is
   answered once the state store holds it (rccserver/state/settings.py);
@@ -21,7 +22,9 @@ import attrs
 
 from rccserver import csta
 from rccserver.common.clock import Scheduler
-from rccserver.rcc.logon import LogonAttempt, LogonDecision, decide_logon, warning_header
+from rccserver.rcc.logon import STATUS, LogonAttempt, LogonDecision, decide_logon, warning_header
+from rccserver.rcc.pool import (POOL_UNAVAILABLE_CODE, POOL_UNAVAILABLE_STATUS, LocalLeases, PoolUnavailable,
+                                StationLeases)
 from rccserver.rcc.session import RccSession, SessionRegistry
 from rccserver.sip.application import IncomingRequest, TransactionTimeout, TransportFailure
 from rccserver.sip.message import Response
@@ -105,6 +108,7 @@ class RccApplication:
         observer: RccObserver | None = None,
         number_presentation: Callable[[str], str | None] | None = None,
         settings: StationSettings | None = None,
+        leases: StationLeases | None = None,
     ) -> None:
         from rccserver.rcc.eventmap import EventMapper
         from rccserver.rcc.services import ServiceRunner
@@ -122,6 +126,9 @@ class RccApplication:
         self.number_presentation = number_presentation
         # Forwarding and DND changes go through it: durable before they are confirmed.
         self.settings = settings or StationSettings(switch, MemoryStore())
+        # The pool's station leases (SPEC 11): a logon takes one before its 200; LocalLeases alone.
+        self.leases: StationLeases = leases or LocalLeases()
+        self._leased: set[str] = set()  # stations whose lease this server holds
         self.sessions = SessionRegistry()
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)
@@ -165,10 +172,45 @@ class RccApplication:
         session_id = secrets.token_hex(8)
         data = self.data
         decision = decide_logon(attempt, data.directory, data.cic, self.occupancy)
-        if decision.ok and decision.station is not None:
-            # decide_logon saw the station free or held by this user; nothing ran in between.
-            claim = self.occupancy.acquire(decision.station, decision.cic_user, session_id, "rcc")
-            assert claim.ok, claim
+        if not (decision.ok and decision.station is not None):
+            self._answer_logon(incoming, decision, session_id, namespace, peer)
+            return
+        station = decision.station
+        already_leased = station in self._leased
+        # decide_logon saw the station free or held by this user; nothing ran in between.
+        # Held locally at once, so another user's logon here is refused while the pool answers.
+        claim = self.occupancy.acquire(station, decision.cic_user, session_id, "rcc")
+        assert claim.ok, claim
+        if already_leased:  # this server holds the pool's lease for this user already
+            self._answer_logon(incoming, decision, session_id, namespace, peer)
+            return
+
+        def claimed(result) -> None:
+            if result.ok:
+                self._leased.add(station)
+                if self.occupancy.held_by(session_id) is None:  # gone while the pool answered
+                    self._release_lease_if_unused(station)
+                    return
+                self._answer_logon(incoming, decision, session_id, namespace, peer)
+                return
+            self._release_holder(session_id)
+            if isinstance(result, PoolUnavailable):
+                refused = attrs.evolve(decision, code=POOL_UNAVAILABLE_CODE, sip_status=POOL_UNAVAILABLE_STATUS,
+                                       detail=f"station {station} ({decision.station_name}) cannot be checked "
+                                              f"against the other servers of the pool: {result.reason}")
+            else:
+                refused = attrs.evolve(decision, code="Cs_StationInUseByAnotherUser",
+                                       sip_status=STATUS["Cs_StationInUseByAnotherUser"],
+                                       detail=f"station {station} ({decision.station_name}) is in use by CIC user "
+                                              f"{result.other_user} through another server of the pool",
+                                       other_user=result.other_user)
+            self._answer_logon(incoming, refused, session_id, namespace, peer)
+
+        self.leases.claim(station, decision.cic_user, claimed)
+
+    def _answer_logon(self, incoming: IncomingRequest, decision: LogonDecision, session_id: str,
+                      namespace, peer) -> None:
+        """Log the decision and answer the INVITE (at once, or once the pool granted the lease)."""
         self.observer.logon(decision, peer)
         if decision.sip_status != 200:
             incoming.respond(
@@ -184,7 +226,7 @@ class RccApplication:
         dialog = incoming.dialog
         if dialog is None:  # cancelled before our 200 went out: no dialog, give the station back
             if decision.station is not None:
-                self.occupancy.release(session_id)
+                self._release_holder(session_id)
             return
         if decision.station is not None:
             device = decision.station
@@ -209,6 +251,17 @@ class RccApplication:
         if self.session_timeout > 0:
             self._schedule_keepalive(session)
         self.observer.session_started(session)
+
+    def _release_holder(self, holder: str) -> None:
+        """Drop a local hold; the pool's lease goes once the station's last local holder is gone."""
+        held = self.occupancy.held_by(holder)
+        if self.occupancy.release(holder) and held is not None:
+            self._release_lease_if_unused(held.station)
+
+    def _release_lease_if_unused(self, station: str) -> None:
+        if station in self._leased and self.occupancy.occupant(station) is None:
+            self._leased.discard(station)
+            self.leases.release(station)
 
     def on_reinvite(self, incoming: IncomingRequest) -> None:
         session = self._session_of(incoming)
@@ -250,7 +303,7 @@ class RccApplication:
         if not isinstance(session, RccSession) or session.ended:
             return
         self.sessions.remove(session)
-        self.occupancy.release(session.session_id)
+        self._release_holder(session.session_id)
         if session.remote_number is not None:
             self.services.remote_logoff(session)
         self.observer.session_ended(session, reason)

@@ -152,6 +152,7 @@ class Runtime:
             observer=self.observer,
             number_presentation=self.dial_plan.presentation,
             settings=self.settings,
+            leases=self.leases,
         )
         # Switch events from any input (a phone hanging up, too) become CSTA events first,
         # then each line's output is carried out.
@@ -203,10 +204,21 @@ class Runtime:
         except StateUnavailable as error:
             raise DataError(str(error)) from None
         self.settings = StationSettings(self.switch, self.state_store)
+        # A pool (backend = "redis"): the store holds the station leases and tells of the
+        # settings the other servers save; a server alone: LocalLeases.
+        self.leases = self.state_store if hasattr(self.state_store, "claim") else None
+        if hasattr(self.state_store, "on_pool_change"):
+            self.state_store.on_pool_change = self.settings.pool_changed
         self._stations_absent = self.settings.restore(self._saved_state)
         self._registrations_restored = (0, len(self._saved_state.registrations))  # no stations line: none
         # Changes that reach the switch by another path than the RCC services are saved too.
         self.switch.add_change_observer(self.settings.switch_changed)
+
+    def state_problem(self) -> str | None:
+        """Why the state store is degraded (the pool's Redis unreachable), or None."""
+        if getattr(self.state_store, "healthy", True):
+            return None
+        return f"Redis {self.config.state.redis_url} unreachable"
 
     def _stations_line(self, cic: CicData) -> StationsLine:
         """Registrar, phone line and listeners for the SIP stations, and the call layer

@@ -1,9 +1,10 @@
 """The server's state store ([state], SPEC section 11): chosen from the configuration,
 loaded at start, its completions run on the reactor thread, its failures logged.
 
-`backend = "redis"` is accepted by the configuration but not available yet: the
-server refuses to start (exit 2) rather than run without the pool it was told to
-join. `file = ""` keeps the state in memory (`MemoryStore`).
+`backend = "redis"` joins the pool of servers sharing `redis_url`
+(server/state_redis.py): Redis unreachable at start refuses the start (exit 2,
+naming state.redis_url) rather than run without the pool it was told to join.
+`file = ""` keeps the state in memory (`MemoryStore`).
 """
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def open_state_store(config: Config, reactor, after_completion: Callable[[], Non
     `after_completion` runs on the reactor thread after each batch of completions
     (the server flushes the responses they sent)."""
     state = config.state
-    if state.backend == "redis":
-        raise StateUnavailable(f'{config.path}: state.backend: "redis" is not available in this rccserver yet; '
-                               f'use "sqlite" (the default)')
-    if not state.file:
-        return MemoryStore(), SavedState()
 
     def deliver(thunk: Callable[[], None]) -> None:
         reactor.callFromThread(_run_then, thunk, after_completion)
+
+    if state.backend == "redis":
+        return _open_redis(config, deliver)
+    if not state.file:
+        return MemoryStore(), SavedState()
 
     try:
         store = SqliteStateStore(state.file, deliver=deliver, on_failure=_log_failure(state.file))
@@ -53,11 +54,40 @@ def open_state_store(config: Config, reactor, after_completion: Callable[[], Non
     return store, saved
 
 
+def _open_redis(config: Config, deliver) -> tuple[StateStore, SavedState]:
+    from rccserver.server.state_redis import RedisStateStore, RedisUnavailable
+
+    state = config.state
+
+    def health(ok: bool, reason: str) -> None:
+        if ok:
+            rcclog.emit("state-redis-back", redis_url=state.redis_url)
+        else:
+            rcclog.emit("state-redis-unreachable", LogLevel.error, redis_url=state.redis_url, error=reason,
+                        action="logons needing a new station lease are refused; saves are retried")
+
+    def lease_lost(station: str, other_user: str) -> None:
+        rcclog.emit("state-lease-lost", LogLevel.warn, station=station, other_user=other_user,
+                    action="this server's sessions on it go on; the pool gave it to another user")
+
+    try:
+        store = RedisStateStore(state.redis_url, lease_seconds=state.lease_seconds, deliver=deliver,
+                                on_failure=_log_failure(state.redis_url), on_health=health,
+                                on_lease_lost=lease_lost)
+        saved = store.load(time.time())
+    except RedisUnavailable as error:
+        raise StateUnavailable(f"{config.path}: state.redis_url: {state.redis_url}: "
+                               f"Redis unreachable: {error}") from None
+    store.start()
+    return store, saved
+
+
 def log_state_restored(config: Config, saved: SavedState, ignored: tuple[str, ...],
                        registrations: tuple[int, int]) -> None:
     """What start found in the store: forwarding and DND turned on again, registrations bound
     again (and left out); stations it has settings for but the switch does not are named."""
-    rcclog.emit("state-restored", file=config.state.file or "(memory)",
+    where = config.state.redis_url if config.state.backend == "redis" else config.state.file or "(memory)"
+    rcclog.emit("state-restored", file=where,
                 forwarding=sum(1 for record in saved.forwarding if record.active),
                 dnd=sum(1 for record in saved.dnd if record.on), registrations=registrations[0],
                 registrations_left_out=registrations[1])

@@ -129,6 +129,28 @@ class StationSettings:
         else:
             self._sent[key] = before
 
+    # -- changes made through another server of the pool ----------------------------------------
+    def pool_changed(self, record: ForwardingRecord | DndRecord) -> None:
+        """Another server of the pool saved this setting (the store told us): apply it to our
+        switch too, without saving it again; the monitors here get the switch's event."""
+        key = _forwarding_key(record) if isinstance(record, ForwardingRecord) else _dnd_key(record.station)
+        if self._sent.get(key) == record:
+            return
+        self._sent[key] = record
+        if record.station not in set(self.switch.stations()):
+            return  # kept, and applied if the station joins (restore_station)
+        self._applying = True
+        try:
+            if isinstance(record, ForwardingRecord):
+                self.switch.set_forwarding(record.station, record.forwarding_type, record.active, record.destination,
+                                           ring_count=record.ring_count, dialled=False)
+            else:
+                self.switch.set_dnd(record.station, record.on)
+        except SwitchError:
+            pass  # not a valid setting on this server's switch: it stays as it is
+        finally:
+            self._applying = False
+
     # -- changes nobody waits for --------------------------------------------------------------
     def switch_changed(self, events: Iterable[object]) -> None:
         """The switch's change observer: save what changed without going through us."""

@@ -54,13 +54,13 @@ def test_in_memory_state_needs_no_file(tmp_path):
     ('file = "missing/rccserver.db"', "does not exist"),
     ('file = "cic.toml"', "not a database"),
     ('file = "."', "not a regular file"),
-    ('backend = "redis"', '"redis" is not available'),
+    ('backend = "redis"\nredis_url = "redis://127.0.0.1:1/0"', "Redis unreachable"),
 ])
 def test_a_state_store_the_server_could_not_use_is_an_error_naming_file_and_key(tmp_path, state, words):
     path = with_state(tmp_path, state)
     result = check_config(path)
     [error] = state_problems(result)[0]
-    key = "state.backend" if "redis" in state else "state.file"
+    key = "state.redis_url" if "redis" in state else "state.file"
     assert error.startswith(f"{path}: {key}") and words in error
 
 

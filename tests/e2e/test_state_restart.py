@@ -190,7 +190,7 @@ def test_an_older_state_file_is_migrated_at_start_and_keeps_its_settings(server)
 @pytest.mark.parametrize("state, words", [
     ('file = "no-such-directory/rccserver.db"', "does not exist"),
     ('file = "cic.toml"', "not a database"),
-    ('backend = "redis"', "not available"),
+    ('backend = "redis"\nredis_url = "redis://127.0.0.1:1/0"', "Redis unreachable"),
 ])
 def test_a_state_store_it_cannot_use_stops_the_server_with_exit_2(server, state, words):
     with open(server.config_path, "a") as config:
@@ -198,7 +198,7 @@ def test_a_state_store_it_cannot_use_stops_the_server_with_exit_2(server, state,
     run = subprocess.run([sys.executable, "-m", "rccserver", "run", "--config", str(server.config_path)],
                          capture_output=True, text=True, env=repo_env(), timeout=60, cwd=server.workdir)
     assert run.returncode == 2
-    key = "state.backend" if "redis" in state else "state.file"
+    key = "state.redis_url" if "redis" in state else "state.file"
     assert f"{server.config_path}: {key}:" in run.stderr and words in run.stderr
     checked = check_config(server)
     assert checked.returncode == 2 and key in checked.stdout + checked.stderr
