@@ -9,10 +9,12 @@ is parked, a=inactive):
 * AnswerCall by NOTIFY `Event: talk` in the ringing dialog when the phone's 180 listed
   `talk`; a precise CSTA error and no NOTIFY when it did not, or remote_answer = "none";
 * transfers done on the phone: REFER with Replaces (RFC 3891) over two calls it dialled,
-  or over a MakeCall and a ConsultationCall from Lync; blind REFER, with and without the
-  implicit subscription (RFC 4488); and Lync's TransferCall over the phone's two calls;
-* UDP retransmissions: our 2xx until the phone's ACK and not after, and a phone's
-  retransmitted INVITE or REGISTER answered from its transaction, not acted on twice.
+  or over a MakeCall and a ConsultationCall from Lync, and refused when the Replaces
+  names no dialog of the phone's; blind REFER, with and without the implicit
+  subscription (RFC 4488); and Lync's TransferCall over the phone's two calls;
+* UDP retransmissions: our 2xx until the phone's ACK and not after, our INVITE until the
+  phone answers, and a phone's retransmitted INVITE, BYE or REGISTER answered from its
+  transaction, not acted on twice.
 
 What the phone saw is read from SIPp's message log (`-trace_msg`, flushed per message).
 
@@ -547,6 +549,27 @@ def test_attended_transfer_from_the_phone_joins_the_held_and_the_consulted_party
     assert station_row(server, "1001")["calls"] == []
 
 
+def test_a_refer_whose_replaces_names_no_dialog_of_the_phone_is_refused(server, phone_of, lync):
+    """RFC 3891 section 3: Replaces matches a dialog by Call-ID, to-tag and from-tag, all three."""
+    phone = phone_of("1001")
+    alice = lync("1001")
+    keys = {"b": B_NUMBER, "c": C_NUMBER,
+            "auth_b": phone.credentials(B_NUMBER, 1), "auth_c": phone.credentials(C_NUMBER, 2)}
+    run = phone.start("phone_refers_with_a_wrong_replaces.xml", dial=True, keys=keys,
+                      options=["-m", "2", "-l", "2", "-cid_str", "phone%u-%p"])
+    first = answer_when_alerting(server, B_NUMBER)
+    second = answer_when_alerting(server, C_NUMBER)
+    [answer] = run.wait_message("the answer to the REFER",
+                                lambda m: m.direction == "received" and m.cseq_method == "REFER")
+    assert answer.status == 403, f"a REFER naming a dialog the phone does not have was answered {answer.first_line}"
+    cleared = alice.wait_event("ConnectionClearedEvent")  # the phone hung up the held call itself
+    assert cleared.dropped_connection.call_id == first
+    assert [row["call_id"] for row in calls(server)] == [second]  # the consultation is untouched
+    assert isinstance(clear_connection(alice, second), csta.ClearConnectionResponse)
+    run.passed()
+    assert not [m for m in run.messages() if m.is_request("NOTIFY")]
+
+
 def consultation_call(client: LyncClient, call_id: str, consulted: str):
     return client.csta(f'<ConsultationCall xmlns="{ED3}"><existingCall>{connection(call_id, client.line)}'
                        f'</existingCall><consultedDevice>{consulted}</consultedDevice></ConsultationCall>')
@@ -671,6 +694,19 @@ def test_our_200_is_sent_again_until_the_phone_acks_it_and_not_after(server, pho
     assert calls(server) == []
 
 
+def test_our_invite_is_sent_again_until_the_phone_answers(server, phone_of, lync):
+    phone = phone_of("1001")
+    alice = lync("1001")
+    run = phone.start("phone_misses_the_invite.xml", options=["-nr"])
+    call_id = make_call(alice, OUTSIDE).calling_device.call_id
+    invites = run.wait_message("the INVITE again", lambda m: m.is_request("INVITE"), count=2)
+    assert invites[1].text == invites[0].text  # the same request: same branch, same CSeq
+    alice.wait_event("DeliveredEvent")  # answered (the copy), the call goes on
+    assert isinstance(clear_connection(alice, call_id), csta.ClearConnectionResponse)
+    run.passed()
+    assert len([m for m in run.messages() if m.is_request("INVITE")]) == 2  # none after the phone's 200
+
+
 def lync_events_until(client: LyncClient, last: str) -> list[str]:
     """The names of the CSTA events the client got, up to and including the first `last`
     (events come in order over one TCP connection: nothing before it is still on its way)."""
@@ -680,7 +716,7 @@ def lync_events_until(client: LyncClient, last: str) -> list[str]:
     return names + [last]
 
 
-def test_a_retransmitted_invite_is_answered_from_its_transaction_and_places_one_call(server, phone_of, lync):
+def test_a_retransmitted_invite_or_bye_is_answered_from_its_transaction_and_acted_on_once(server, phone_of, lync):
     phone = phone_of("1001")
     alice = lync("1001")
     keys = {"b": B_NUMBER, "auth_b": phone.credentials(B_NUMBER, 1)}
@@ -696,6 +732,10 @@ def test_a_retransmitted_invite_is_answered_from_its_transaction_and_places_one_
     assert len(sent) == 2 and sent[0].text == sent[1].text
     assert [m.status for m in run.messages() if m.direction == "received" and m.cseq_method == "INVITE"] \
         == [100, 180, 180, 200]
+    byes = [m for m in run.messages() if m.is_request("BYE", "sent")]
+    assert len(byes) == 2 and byes[0].text == byes[1].text
+    bye_answers = [m for m in run.messages() if m.direction == "received" and m.cseq_method == "BYE"]
+    assert [m.status for m in bye_answers] == [200, 200] and bye_answers[1].text == bye_answers[0].text
     events = lync_events_until(alice, "ConnectionClearedEvent")
     assert events == ["ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent", "EstablishedEvent",
                       "ConnectionClearedEvent"]
