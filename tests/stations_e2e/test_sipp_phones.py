@@ -403,6 +403,9 @@ def test_make_call_invites_the_phone_with_its_auto_answer_hint_and_no_offer(serv
     assert invite.all("call-info") == call_info
     assert invite.all("alert-info") == alert_info
     assert invite.body == "" and invite.header("content-type") is None  # 3PCC: the phone offers in its 200
+    assert invite.first_line == f"INVITE {phone.contact} SIP/2.0"  # the registered contact
+    assert invite.header("to") == f"<sip:{extension}@{DOMAIN}>"  # the station's address of record
+    assert invite.header("from").startswith(f'"{OUTSIDE[4:]}" <sip:{OUTSIDE[4:]}@{DOMAIN}>;tag=')  # who it calls
 
     # The phone's 200 carried the offer: the ACK has the answer (parked: the far end is outside,
     # without a trunk there is no media to connect), then the call proceeds to its destination.
