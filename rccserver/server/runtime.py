@@ -36,7 +36,7 @@ from rccserver.server.config import Config, is_pkcs12_path
 from rccserver.server.observers import LogObserver, MetricsObserver, Observers
 from rccserver.server.reloader import DirectoryReloader, load_directory
 from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
-from rccserver.server.stations import StationsLine, phone_settings
+from rccserver.server.stations import StationsLine, phone_settings, trunk_route
 from rccserver.server.state_store import StateUnavailable, log_state_restored, open_state_store
 from rccserver.sip.endpoint import Endpoint
 from rccserver.state.registrations import RegistrationPersistence
@@ -99,6 +99,7 @@ class Runtime:
         self.admin_port: int | None = None
         self.stations: StationsLine | None = None  # None without [stations_line]
         self.terminals: SipTerminals | None = None  # the call layer of the SIP stations, with it
+        self.trunk = None  # the [trunk] peer's route (stations/trunk.py TrunkRoute), with the stations line
         self._reload_seq = 0
         self._reloading: defer.Deferred | None = None
         self._reload_waiters: list[defer.Deferred] = []
@@ -234,6 +235,10 @@ class Runtime:
             on_refused_datagram=lambda peer: self.metrics.station_datagrams_refused.inc(),
         )
         self.terminals.attach(stations.endpoint)
+        if self.config.trunk is not None:
+            self.trunk = trunk_route(self.config, stations.endpoint, self.scheduler, self.dial_plan_router,
+                                     lambda: self.data.cic, rcclog.log_station_call)
+            self.terminals.attach_trunk(self.trunk)
         self.metrics.watch_registrar(stations.registrar)
         registrations.attach(stations.registrar)
         self._registrations_restored = registrations.restore(self._saved_state.registrations)

@@ -137,3 +137,50 @@ class StationsLine:
         self.endpoint.shutdown()
         self.driver.flush()
         return self.pool.close_all()
+
+
+def calling_number(cic_data: Callable[[], CicData], e164: Callable[[str], str | None]) -> Callable[[str], str]:
+    """SPEC 10: towards the trunk, a station calls from its identification_address number
+    when that is E.164, else from its extension."""
+    from rccserver.common.numbers import canonical_number
+
+    def number(extension: str) -> str:
+        station = next((s for s in cic_data().stations if s.extension == extension), None)
+        address = canonical_number(station.identification_address) if station is not None else None
+        international = e164(address) if address is not None else None
+        return international or extension
+
+    return number
+
+
+def resolve_peer(host: str) -> str:
+    """The trunk peer's IP address (a name is looked up once, at start)."""
+    import ipaddress
+    import socket
+
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return socket.gethostbyname(host)
+
+
+def trunk_route(config: Config, endpoint: Any, scheduler: Any, router: Any, cic_data: Callable[[], CicData],
+                observer: Callable[[str, str, str], None]) -> Any:
+    """The trunk peer of [trunk] (SPEC 9) set on the phone line, its OPTIONS monitor started,
+    and the route the call layer uses to reach it."""
+    from rccserver.sip.digest import DigestClient
+    from rccserver.stations.trunk import TrunkMonitor, TrunkRoute
+
+    trunk = config.trunk
+    assert trunk is not None
+    address = resolve_peer(trunk.host)
+    endpoint.set_trunk((address, trunk.port), trunk.transport, trunk.host, trunk.accept_from, trunk.did_from)
+    auth = DigestClient(trunk.username, trunk.password or "", os.urandom) if trunk.username else None
+    monitor = TrunkMonitor(scheduler, endpoint.ping_trunk, interval=trunk.options_interval,
+                           observer=lambda state, detail: observer(trunk.peer, f"trunk-{state}", detail))
+    uri = trunk.uri
+    route = TrunkRoute(peer_host=uri.hostport, transport=trunk.transport,
+                       calling_number=calling_number(cic_data, router.plan.e164),
+                       station_for_did=router.station_for_did, auth=auth, monitor=monitor)
+    monitor.start()
+    return route

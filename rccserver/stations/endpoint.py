@@ -39,6 +39,7 @@ Routing of requests from phones:
 from __future__ import annotations
 
 import collections
+import ipaddress
 import itertools
 import secrets
 from typing import Callable, Iterable, Iterator
@@ -48,7 +49,7 @@ import attrs
 
 from rccserver.common.clock import Scheduler, Timer
 from rccserver.common.product import PRODUCT
-from rccserver.sip.digest import RandomBytes
+from rccserver.sip.digest import DigestClient, RandomBytes
 from rccserver.sip.grammar import safe_reason, tag_of, unsupported_options
 from rccserver.sip.headers import Headers
 from rccserver.sip.message import Request, Response, make_response
@@ -72,7 +73,7 @@ from rccserver.stations.flows import Connections, Flow, contact_target, default_
 from rccserver.stations.leg import PhoneLeg, Purpose
 from rccserver.stations.legs import AutoAnswer, LegListener, LegRole, NotRegistered
 from rccserver.stations.line_events import LegFinished, LegStarted, MessageDropped, StationsEvent
-from rccserver.stations.outputs import LineOutput
+from rccserver.stations.outputs import LineOutput, Target
 from rccserver.stations.phone_auth import NO_STATIONS, InviteAuthenticator, StationLookup
 from rccserver.stations.phone_dialog import DialogKey, PhoneDialog
 from rccserver.stations.registrar import Registrar
@@ -178,6 +179,8 @@ class StationsEndpoint:
         self._leg_ids = itertools.count(1)
         self._leg_prefix = random_bytes(4).hex()
         self._capabilities = [("Allow", ", ".join(ALLOW_METHODS)), ("Supported", ", ".join(SUPPORTED_OPTIONS))]
+        self._trunk: _TrunkPeer | None = None
+        self._pings: dict[ClientKey, Callable[[int, str], None]] = {}  # OPTIONS to the trunk peer
 
     # ------------------------------------------------------------------
     # Introspection (admin API, tests)
@@ -287,6 +290,71 @@ class StationsEndpoint:
         self._observe(LegStarted(leg.leg_id, leg.station, LegRole.OUTGOING, leg.call_id, bindings[0].source))
         self.after_call()
         return leg
+
+    def set_trunk(self, address: Address | None, transport: str = "udp", host: str | None = None,
+                  accept_from: Iterable[str] = (), did_from: str = "request-uri") -> None:
+        """The trunk peer (SPEC 9): INVITEs to it go to `address` over `transport` (`host` is
+        its name, for a new TCP/TLS connection); INVITEs from `accept_from` networks (default:
+        the peer's address) are trunk calls, their DID read from the Request-URI or To.
+        None: no trunk."""
+        if address is None:
+            self._trunk = None
+            return
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in accept_from) or \
+            (ipaddress.ip_network(address[0]),)
+        self._trunk = _TrunkPeer((address[0], address[1]), transport, host or address[0], networks, did_from)
+
+    def from_trunk(self, addr: Address) -> bool:
+        trunk = self._trunk
+        if trunk is None:
+            return False
+        try:
+            source = ipaddress.ip_address(addr[0])
+        except ValueError:
+            return False
+        return any(source in network for network in trunk.accept_from)
+
+    def invite_peer(self, uri: str, sdp: bytes | None, *, caller: str, identity: str | None = None,
+                    auth: DigestClient | None = None, label: str | None = None) -> PhoneLeg:
+        """An OUTGOING leg to the trunk peer (`uri` is `sip:NUMBER@peer`).  Raises NotRegistered
+        when no trunk is set."""
+        trunk = self._trunk
+        if trunk is None:
+            raise NotRegistered("no trunk")
+        leg = PhoneLeg.to_peer(self, self._new_leg_id(), label or uri, uri, self.trunk_flow(), sdp,
+                               caller, identity, auth)
+        self._legs[leg.leg_id] = leg
+        self._observe(LegStarted(leg.leg_id, leg.station, LegRole.OUTGOING, leg.call_id, trunk.address))
+        self.after_call()
+        return leg
+
+    def ping_trunk(self, answered: Callable[[int, str], None]) -> None:
+        """OPTIONS to the trunk peer outside any dialog; `answered(status, reason)` once: its
+        final response, or 408 (no answer) / 503 (could not be sent)."""
+        trunk = self._trunk
+        if trunk is None:
+            return
+        flow = self.trunk_flow()
+        params = "" if trunk.transport == "udp" else f";transport={trunk.transport}"
+        uri = f"sip:{trunk.host}:{trunk.address[1]}{params}"
+        headers = [("Max-Forwards", "70"), ("From", f"<sip:{self.domain_name}>;tag={self.token()}"),
+                   ("To", f"<{uri}>"), ("Call-ID", f"{self.token()}@{self.domain_name}"), ("CSeq", "1 OPTIONS"),
+                   ("Accept", ", ".join(ACCEPT_TYPES))]
+        request = Request("OPTIONS", uri, headers)
+        with self._input():
+            key = ClientKey(self._add_via(request, flow), "OPTIONS")
+            self._pings[key] = answered
+            _, outputs = self._tl.send_request(request, self.scheduler.now(), destination=flow,
+                                               reliable=flow.reliable)
+            self._absorb(outputs)
+
+    def trunk_flow(self) -> Flow:
+        trunk = self._trunk
+        assert trunk is not None
+        if trunk.transport == "udp":
+            return Flow("udp", trunk.address)
+        return Flow(trunk.transport, trunk.address, self._connections.to_peer(trunk.transport, trunk.address),
+                    Target(trunk.host, trunk.address[1], trunk.transport))
 
     # ------------------------------------------------------------------
     # Input bracket: protocol work first, then the call layer's callbacks
@@ -430,6 +498,10 @@ class StationsEndpoint:
         if isinstance(event, _Incoming):
             self._request(event.key, event.request, event.flow)
         elif isinstance(event, ToTU):
+            ping = self._pings.get(event.key)  # type: ignore[arg-type]
+            if ping is not None and isinstance(event.message, Response) and event.message.status >= 200:
+                del self._pings[event.key]  # type: ignore[arg-type]
+                ping(event.message.status, event.message.reason)
             owner = self._client_owners.get(event.key)  # type: ignore[arg-type]
             if owner is not None and isinstance(event.message, Response):
                 leg, purpose = owner
@@ -440,6 +512,7 @@ class StationsEndpoint:
         elif isinstance(event, (TimedOut, TransportFailed)):
             self._failed(event.key, timed_out=isinstance(event, TimedOut))
         elif isinstance(event, Ended):
+            self._pings.pop(event.key, None)  # type: ignore[arg-type]
             self._client_owners.pop(event.key, None)  # type: ignore[arg-type]
             self._server_owners.pop(event.key, None)  # type: ignore[arg-type]
         elif isinstance(event, _Unroutable):
@@ -447,6 +520,10 @@ class StationsEndpoint:
                 self._absorb(self._tl.transport_error(event.key, self.scheduler.now()))
 
     def _failed(self, key: object, *, timed_out: bool) -> None:
+        ping = self._pings.pop(key, None)  # type: ignore[call-overload]
+        if ping is not None:
+            ping(*((408, "No Answer") if timed_out else (503, "Unreachable")))
+            return
         if isinstance(key, ClientKey):
             owner = self._client_owners.get(key)
             if owner is None:
@@ -541,6 +618,9 @@ class StationsEndpoint:
         if self.listener is None:
             self.respond(key, request, 480, "No Call Layer Yet")
             return
+        if self.from_trunk(flow.addr):
+            self._trunk_invite(key, request, flow)
+            return
         verdict = self._auth.check(request, source=flow.addr, now=self.scheduler.now())
         for event in verdict.events:
             self._observe(event)
@@ -558,6 +638,24 @@ class StationsEndpoint:
         self._observe(LegStarted(leg.leg_id, leg.station, LegRole.INCOMING, leg.call_id, flow.addr))
         listener = self.listener
         self.queue_callback(lambda: listener.phone_dialled(leg))
+
+    def _trunk_invite(self, key: ServerKey, request: Request, flow: Flow) -> None:
+        """An INVITE from the trunk peer's networks: a call from outside for a DID (SPEC 9)."""
+        trunk = self._trunk
+        assert trunk is not None
+        did = _dialled(request) if trunk.did_from == "request-uri" else _user_of(request.headers.get("To"))
+        if did is None:
+            self.respond(key, request, 404, "No Such Number")
+            return
+        caller = _user_of(request.headers.get("P-Asserted-Identity")) or _user_of(request.headers.get("From")) \
+            or "anonymous"
+        self.respond(key, request, 100)
+        leg = PhoneLeg.incoming(self, self._new_leg_id(), _TrunkCaller(caller), request, key, flow, did)
+        self._legs[leg.leg_id] = leg
+        self._server_owners[key] = leg
+        self._observe(LegStarted(leg.leg_id, leg.station, LegRole.INCOMING, leg.call_id, flow.addr))
+        listener = self.listener
+        self.queue_callback(lambda: listener.trunk_called(leg))
 
     # ------------------------------------------------------------------
     # LineServices: what legs ask of the endpoint
@@ -649,6 +747,44 @@ class StationsEndpoint:
     def _observe(self, event: StationsEvent) -> None:
         if self._observer is not None:
             self._observer(event)
+
+
+@attrs.frozen
+class _TrunkPeer:
+    address: Address
+    transport: str
+    host: str
+    accept_from: tuple
+    did_from: str
+
+
+@attrs.frozen
+class _TrunkCaller:
+    """The `station` of a trunk call's INCOMING leg: the caller's number as the peer sent it."""
+
+    extension: str
+
+
+def _user_of(header: str | None) -> str | None:
+    """The user part (or tel number) of the first URI in a From/To/P-Asserted-Identity value."""
+    if not header:
+        return None
+    from rccserver.sip.errors import UriError
+    from rccserver.sip.uri import parse_uri
+    text = header.split(",", 1)[0]
+    if "<" in text and ">" in text:
+        text = text[text.index("<") + 1:text.index(">")]
+    else:
+        text = text.split(";", 1)[0].strip()
+    try:
+        uri = parse_uri(text)
+    except (SipParseError, UriError, ValueError):
+        return None
+    if isinstance(uri, SipUri) and uri.user:
+        return unquote(uri.user, errors="surrogateescape")
+    if isinstance(uri, TelUri):
+        return uri.number
+    return None
 
 
 def _stamp_via(request: Request, source: Address) -> None:

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Protocol
 import attrs
 
 from rccserver.common.clock import Scheduler, Timer
+from rccserver.sip.digest import DigestClient, DigestError
 from rccserver.sip.message import Request, Response, reason_phrase
 from rccserver.sip.transaction_matching import ClientKey, ServerKey
 from rccserver.sip.transaction_timers import TimerSettings
@@ -144,6 +145,11 @@ class PhoneLeg:
         self._early: dict[tuple[ClientKey, str], PhoneDialog] = {}  # ringing forks that listed talk
         self._offered = False  # our INVITE carried an offer
         self._stray_acks: dict[str, tuple[Flow, bytes]] = {}
+        # OUTGOING to the trunk peer: its 401/407 are answered with these credentials
+        self._auth: DigestClient | None = None
+        self._auth_rounds = 0
+        self._peer_headers: list[tuple[str, str]] | None = None  # our INVITE without Via, CSeq or credentials
+        self._cseq = 1
         # both
         self._unacked: Response | None = None  # the phone's 2xx our next ACK is for
         self._acks: dict[int, bytes] = {}  # CSeq -> the ACK sent, for 2xx retransmissions
@@ -197,6 +203,52 @@ class PhoneLeg:
             key = line.send_request(invite, flow, leg, Purpose.FORK)
             leg._forks[key] = Fork(key, invite, flow)
         return leg
+
+    @classmethod
+    def to_peer(cls, line: LineServices, leg_id: str, label: str, uri: str, flow: Flow, sdp: bytes | None,
+                caller: str, identity: str | None, auth: DigestClient | None) -> PhoneLeg:
+        """INVITE the trunk peer at `uri` (`sip:+13175550188@sbc`) along `flow`: one fork,
+        From the `caller` number, `P-Asserted-Identity` (RFC 3325) `identity`; a 401/407
+        of the peer is answered (twice at most) with `auth`'s credentials."""
+        leg = cls(line, leg_id, label, LegRole.OUTGOING, LegState.OUT_CALLING)
+        leg._offered = sdp is not None
+        leg._auth = auth
+        leg.call_id = f"{line.token()}@{line.domain_name}"
+        to_uri = uri.split(";", 1)[0]
+        leg._peer_headers = [
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:{_escape_user(caller)}@{line.domain_name}>;tag={line.token()}"),
+            ("To", f"<{to_uri}>"), ("Call-ID", leg.call_id), ("Contact", line.contact(flow)),
+            *line.capability_headers(),
+        ]
+        if identity:
+            leg._peer_headers.append(("P-Asserted-Identity", f"<sip:{_escape_user(identity)}@{line.domain_name}>"))
+        if sdp is not None:
+            leg._peer_headers.append(("Content-Type", SDP))
+        leg._send_peer_invite(uri, flow, sdp or b"", ())
+        return leg
+
+    def _send_peer_invite(self, uri: str, flow: Flow, body: bytes, credentials: Iterable[tuple[str, str]]) -> None:
+        assert self._peer_headers is not None
+        headers = [*self._peer_headers, ("CSeq", f"{self._cseq} INVITE"), *credentials]
+        invite = Request("INVITE", uri, headers, body)
+        key = self._line.send_request(invite, flow, self, Purpose.FORK)
+        self._forks[key] = Fork(key, invite, flow)
+
+    def _answer_challenge(self, key: ClientKey, fork: Fork, response: Response) -> bool:
+        """The peer's 401/407 to our INVITE: the INVITE again with credentials (True), or not."""
+        if self._auth is None or self._auth_rounds >= 2 or self._winner is not None \
+                or self.state not in (LegState.OUT_CALLING, LegState.OUT_RINGING):
+            return False
+        try:
+            credentials = self._auth.answer(response, method="INVITE", uri=fork.invite.uri, body=fork.invite.body)
+        except DigestError:
+            return False
+        self._auth_rounds += 1
+        del self._forks[key]
+        self._cseq += 1
+        self._send_peer_invite(fork.invite.uri, fork.flow, fork.invite.body, [credentials])
+        return True
 
     @classmethod
     def incoming(cls, line: LineServices, leg_id: str, station: Station, invite: Request, key: ServerKey,
@@ -307,6 +359,8 @@ class PhoneLeg:
                 self._feed(input_, _Cause(sdp=response.body or None, response=response, reason="answered"))
             else:
                 self._end_stray_dialog(fork, response)
+            return
+        if status in (401, 407) and fork.pending and self._answer_challenge(key, fork, response):
             return
         if fork.outcome is None and not fork.answered:
             fork.outcome = ForkOutcome(status, response.reason)

@@ -108,6 +108,10 @@ class LegListener(Protocol):
     def phone_dialled(self, leg: Leg) -> None:
         """An authenticated phone (registered or not) sent an INVITE (an INCOMING leg): the person dialled `leg.dialled`."""
 
+    def trunk_called(self, leg: Leg) -> None:
+        """The trunk peer sent an INVITE (an INCOMING leg from an `accept_from` address, not
+        authenticated): `leg.dialled` is its DID, `leg.station` the caller's number as sent."""
+
     def leg_ringing(self, leg: Leg) -> None:
         """OUTGOING: the phone rings (first 180/183)."""
 
@@ -153,3 +157,9 @@ class PhoneLine(Protocol):
         """An OUTGOING leg to the station's registered phone (every binding is tried
         in parallel; the first to answer wins, the others are cancelled).  `caller`
         is the number shown on the phone.  Raises NotRegistered."""
+
+    def invite_peer(self, uri: str, sdp: bytes | None, *, caller: str, identity: str | None = None,
+                    auth=None, label: str | None = None) -> Leg:
+        """An OUTGOING leg to the trunk peer (`uri` = `sip:+13175550188@peer`), From `caller`,
+        P-Asserted-Identity `identity`, answering its 401/407 with `auth` (a DigestClient).
+        Raises NotRegistered when there is no trunk."""

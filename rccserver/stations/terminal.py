@@ -27,11 +27,13 @@ from typing import Callable, Mapping
 
 import attrs
 
+from rccserver.common.numbers import canonical_number, line_number
 from rccserver.switch.errors import OPERATION, SYSTEM_RESOURCE_AVAILABILITY, SwitchError
 from rccserver.switch.events import Cause, EventKind, SwitchEvent
 from rccserver.switch.model import CallView, ConnectionState as S, ForwardingType
 from rccserver.stations import sdp
 from rccserver.stations.legs import AutoAnswer, Leg, LegRole, NotRegistered, PhoneLine, Replaces
+from rccserver.stations.trunk import TrunkRoute
 
 # What a phone's INVITE is refused with when its call could not be placed or ended
 # before it was answered (the switch's cause -> SIP status).
@@ -81,6 +83,7 @@ class _Carried:
     refusal: tuple[int, str] | None = None  # INCOMING: why its call ended before an answer
     ringback: bool = False  # INCOMING: 180 sent
     referring: bool = False  # the phone's REFER is being carried out: report success before the BYE
+    trunk: bool = False  # a leg to or from the trunk peer: `station` is the outside party's number
 
     @property
     def busy(self) -> bool:
@@ -106,6 +109,8 @@ class SipTerminals:
         self._carried: dict[tuple[str, str], _Carried] = {}  # (call id, station) -> leg
         self._by_leg: dict[str, _Carried] = {}
         self._dialling: dict[str, Leg] = {}  # station -> the INVITE being placed right now
+        self._trunk_calling: dict[str, Leg] = {}  # outside number -> the trunk's INVITE being placed
+        self.trunk: TrunkRoute | None = None
         self._dial_refusals: dict[str, tuple[int, str]] = {}  # station -> why its INVITE's call failed
         self._failing: dict[str, tuple[int, str]] = {}  # call id -> what its caller hears, while we clear a party
         self._dirty: list[str] = []
@@ -117,6 +122,10 @@ class SipTerminals:
 
     def attach(self, line: PhoneLine) -> None:
         self.line = line
+
+    def attach_trunk(self, trunk: TrunkRoute | None) -> None:
+        """Outside parties that ring get a leg to the trunk peer; None: they stay parked."""
+        self.trunk = trunk
 
     def update_phones(self, phones: Mapping[str, PhoneSettings]) -> None:
         """After a reload: the SIP stations and their settings now in force."""
@@ -232,6 +241,9 @@ class SipTerminals:
         if view is None:
             return
         for party in view.parties:
+            if not party.is_station and party.device in self._trunk_calling:
+                self._adopt(view, party.device, self._trunk_calling.pop(party.device)).trunk = True
+        for party in view.parties:
             if not party.is_station or party.device not in self.phones:
                 continue
             if (call_id, party.device) in self._carried:
@@ -244,6 +256,10 @@ class SipTerminals:
                 self._adopt(view, party.device, self._dialling.pop(party.device))
             elif party.state is S.CONNECTED:
                 self._fetch(view, party.device)
+        if self.trunk is not None:
+            for party in view.parties:
+                if not party.is_station and party.state is S.ALERTING and (call_id, party.device) not in self._carried:
+                    self._ring_trunk(view, party.device)
         self._bridge(view)
 
     # -- legs for connections
@@ -254,9 +270,63 @@ class SipTerminals:
         self._by_leg[leg.leg_id] = carried
         return carried
 
-    def _adopt(self, view: CallView, station: str, leg: Leg) -> None:
+    def _adopt(self, view: CallView, station: str, leg: Leg) -> _Carried:
         carried = self._new(leg, station, view.call_id)
         carried.offer = leg.remote_sdp
+        return carried
+
+    def _ring_trunk(self, view: CallView, number: str) -> None:
+        """An outside party rings: INVITE the trunk peer for it (SPEC 9), with the calling
+        phone's offer when it has one, From the calling station's number outside."""
+        trunk = self.trunk
+        assert trunk is not None
+        down = trunk.down_reason
+        if down is not None:
+            self._observer(number, "trunk-down", f"call {view.call_id}: {down}")
+            self._fail_trunk(number, view.call_id, (503, "Service Unavailable"))
+            return
+        source = self._media_source(view, number)
+        origin = sdp.Origin(next(self._session_ids), self.domain_name)
+        offer = sdp.restamp(source.offer, origin) if source is not None else sdp.placeholder_offer(self.domain_name)
+        calling = view.calling_device
+        if calling is not None and calling in self.switch.stations():
+            caller = trunk.calling_number(calling)
+        else:
+            caller = calling or "anonymous"  # a forwarded trunk call keeps its caller's number
+        try:
+            leg = self._line().invite_peer(trunk.uri_for(number), offer, caller=caller, identity=caller,
+                                           auth=trunk.auth, label=number)
+        except NotRegistered as error:
+            self._observer(number, "trunk-down", f"call {view.call_id}: {error}")
+            self._fail_trunk(number, view.call_id, (503, "Service Unavailable"))
+            return
+        carried = self._new(leg, number, view.call_id)
+        carried.trunk = True
+        carried.origin = origin
+        carried.offer_sent = True
+        carried.source = source
+        carried.last_sent = offer
+        if source is None:
+            carried.offer_sent = False  # a placeholder: the peer's answer pairs with nobody yet
+
+    def _fail_trunk(self, number: str, call_id: str, refusal: tuple[int, str]) -> None:
+        """The outside party could not be reached: it leaves the call (its caller gets Failed),
+        and a phone whose own call it was hears `refusal`."""
+        self._failing[call_id] = refusal
+        try:
+            for carried in list(self._by_leg.values()):
+                if carried.call_id == call_id and carried.leg.role is LegRole.INCOMING and not carried.answered:
+                    carried.refusal = refusal
+            self._switch_input(self.switch.external_hangup, call_id, number)
+        finally:
+            self._failing.pop(call_id, None)
+        self._follow(call_id)
+
+    def _follow(self, call_id: str) -> None:
+        """Reconcile a call after a trunk's input: a call between outside parties only (a DID
+        forwarded to a mobile) gives the switch no station to report it to."""
+        self._touch(call_id)
+        self._switch_changed([])
 
     def _media_source(self, view: CallView, station: str) -> _Carried | None:
         """The phone whose offer a new leg to `station` carries: the call's other connected phone."""
@@ -445,6 +515,39 @@ class SipTerminals:
             # The call ended at once (DND or busy at the far end): say why.
             leg.reject(*(refusal or (480, "Temporarily Unavailable")))
 
+    def trunk_called(self, leg: Leg) -> None:
+        """A call from the trunk peer (an INCOMING leg whose `dialled` is its DID and whose
+        `station` is the caller's number as sent): it rings the station the DID names after
+        the `inbound` rules, and nothing else - a DID that is no station gets 404, never a
+        way back out (SPEC 9)."""
+        did = leg.dialled or ""
+        trunk = self.trunk
+        extension = trunk.station_for_did(did) if trunk is not None else None
+        if extension is None:
+            self._observer(did, "trunk-no-station", f"a trunk call from {leg.station} for {did!r}: "
+                                                    f"no station has that number (404)")
+            leg.reject(404, "Not Found")
+            return
+        caller = canonical_number(leg.station)
+        if caller is None or line_number(caller) in self.switch.stations():
+            # Not a number, or one that would read as a station's own call: refused.
+            self._observer(did, "trunk-caller-refused", f"a trunk call for {did!r} from {leg.station!r}: "
+                                                        f"its caller is no outside number (403)")
+            leg.reject(403, "Caller Is No Outside Number")
+            return
+        self._trunk_calling[caller] = leg
+        try:
+            self.switch.place_call(caller, did)
+        except SwitchError as error:
+            self._trunk_calling.pop(caller, None)
+            self._observer(extension, "trunk-call-refused", f"from {caller} for {did}: {error}")
+            leg.reject(*_NOT_PLACED.get(error.value, (480, "Temporarily Unavailable")))
+            return
+        if self._trunk_calling.pop(caller, None) is not None:
+            # The call ended at once (DND, or the phone cannot ring): say why.
+            dnd = extension in self.switch.stations() and self.switch.get_dnd(extension)
+            leg.reject(*((486, "Busy Here") if dnd else (480, "Temporarily Unavailable")))
+
     def leg_ringing(self, leg: Leg) -> None:
         carried = self._by_leg.get(leg.leg_id)
         if carried is None or carried.prompted:
@@ -483,8 +586,12 @@ class SipTerminals:
             else:
                 self._reoffer(source, body)
             source.offer = None
-        elif not carried.offer_sent and body is not None:
+        elif not carried.offer_sent and body is not None and not carried.trunk:
             leg.acknowledge(self._send(carried, sdp.with_direction(body, "inactive")))
+        if carried.trunk:
+            self._switch_input(self.switch.external_answer, carried.call_id, carried.station)
+            self._follow(carried.call_id)
+            return
         self._switch_input(self.switch.station_answer, carried.station, carried.call_id)
 
     def _reoffer(self, carried: _Carried, body: bytes) -> None:
@@ -503,6 +610,10 @@ class SipTerminals:
             return
         self._forget(carried)
         self._observer(carried.station, "leg-failed", f"{status} {reason}")
+        if carried.trunk:
+            self._fail_trunk(carried.station, carried.call_id,
+                             (486, "Busy Here") if status in _BUSY_ANSWERS else (status, reason))
+            return
         forward = self._forwarding_for(carried, status)
         if forward is not None and self._switch_input(self.switch.deflect_call, carried.station, carried.call_id, forward):
             return
@@ -534,6 +645,10 @@ class SipTerminals:
         if carried is None:
             return
         self._forget(carried)
+        if carried.trunk:
+            self._switch_input(self.switch.external_hangup, carried.call_id, carried.station)
+            self._follow(carried.call_id)
+            return
         self._switch_input(self.switch.clear_connection, carried.station, carried.call_id)
 
     def leg_reinvited(self, leg: Leg, body: bytes | None) -> None:
@@ -548,7 +663,9 @@ class SipTerminals:
         carried.phone_reinvite = body
         state = self._state_of(carried)
         direction = sdp.direction_of(body) if body is not None else "sendrecv"
-        if direction in ("sendonly", "inactive") and state is S.CONNECTED:
+        if carried.trunk:
+            pass  # the outside party's hold is no station's: the phone just gets the new description
+        elif direction in ("sendonly", "inactive") and state is S.CONNECTED:
             self._switch_input(self.switch.hold_call, carried.station, carried.call_id)
         elif direction == "sendrecv" and state is S.HOLD:
             self._switch_input(self.switch.retrieve_call, carried.station, carried.call_id)
@@ -582,8 +699,8 @@ class SipTerminals:
 
     def leg_referred(self, leg: Leg, target: str, replaces: Replaces | None) -> bool:
         carried = self._by_leg.get(leg.leg_id)
-        if carried is None:
-            return False
+        if carried is None or carried.trunk:
+            return False  # the trunk transfers nothing of ours (toll-fraud guard)
         carried.referring = True
         if replaces is None:
             done = self._switch_input(self.switch.single_step_transfer, carried.station, carried.call_id, target)
