@@ -7,7 +7,7 @@ SQLite backend's writer thread; every outcome reaches the reactor through `deliv
 Keys (prefix `rccserver:`):
 - `forwarding` hash, field `<station>|<type>` -> JSON record; `dnd` hash, field
   station -> "1"/"0"; `registrations` hash, field SIP user -> JSON list of bindings.
-  Each save is one MULTI/EXEC with a PUBLISH on `changes`, so the other servers
+  Each save is one MULTI/EXEC with a PUBLISH on `changes:<db>`, so the other servers
   apply a setting as soon as it is saved (and read everything again whenever their
   subscription is (re)made, so an outage loses them nothing).
 - `lease:<station>` hash: `user` -> the CIC user, `s:<server id>` -> that server's
@@ -43,7 +43,7 @@ from rccserver.rcc.pool import ClaimReply, Granted, PoolUnavailable
 from rccserver.state import DndRecord, Done, ForwardingRecord, RegistrationRecord, SavedState, StoreError
 
 PREFIX = "rccserver:"
-CHANNEL = PREFIX + "changes"
+CHANNEL = PREFIX + "changes:"  # + the database number: Redis channels are not per database
 WRITE_WAIT = 10.0  # seconds a save someone waits for is retried while Redis is unreachable
 RETRY_INTERVAL = 0.5  # seconds between tries while Redis is unreachable
 SOCKET_TIMEOUT = 3.0
@@ -175,6 +175,7 @@ class RedisStateStore:
         self._on_health = on_health
         self._on_lease_lost = on_lease_lost
         self._writer = _client(url)
+        self._channel = CHANNEL + str(self._writer.connection_pool.connection_kwargs.get("db", 0))
         self._leaser = _client(url)
         try:
             self._writer.ping()
@@ -240,7 +241,7 @@ class RedisStateStore:
 
         def apply(pipe) -> None:
             pipe.hset(PREFIX + "forwarding", _forwarding_field(record), text)
-            pipe.publish(CHANNEL, message)
+            pipe.publish(self._channel, message)
 
         self._writes.put(_Write(f"forwarding {record.forwarding_type} of station {record.station}", apply, done))
 
@@ -249,7 +250,7 @@ class RedisStateStore:
 
         def apply(pipe) -> None:
             pipe.hset(PREFIX + "dnd", record.station, "1" if record.on else "0")
-            pipe.publish(CHANNEL, message)
+            pipe.publish(self._channel, message)
 
         self._writes.put(_Write(f"do-not-disturb of station {record.station}", apply, done))
 
@@ -405,7 +406,7 @@ class RedisStateStore:
         while not self._stopping.is_set():
             try:
                 self._pubsub = client.pubsub(ignore_subscribe_messages=True)
-                self._pubsub.subscribe(CHANNEL)
+                self._pubsub.subscribe(self._channel)
                 # Subscribed first, then everything read: nothing saved meanwhile is missed.
                 saved = read_state(_client(self.url), time.time())
                 for record in saved.forwarding + saved.dnd:

@@ -121,6 +121,10 @@ def _forwarding(client) -> dict:
 
 def test_a_setting_made_at_a_is_read_at_b(pair):
     a, b = pair
+    alice_b = signed_in(b, ALICE)  # monitoring her station through B
+    started = alice_b.csta(f'<MonitorStart xmlns="{ED3}"><monitorObject><deviceObject>tel:+1001</deviceObject>'
+                           f"</monitorObject></MonitorStart>")
+    assert isinstance(started, csta.MonitorStartResponse)
     alice_a = signed_in(a, ALICE)
     body = (f'<SetForwarding xmlns="{ED3}"><device>tel:+1001</device><forwardingType>forwardImmediate'
             f"</forwardingType><activateForward>true</activateForward><forwardDN>tel:+13175553030</forwardDN>"
@@ -128,7 +132,8 @@ def test_a_setting_made_at_a_is_read_at_b(pair):
     assert alice_a.csta(body) == csta.SetForwardingResponse()
     dnd = f'<SetDoNotDisturb xmlns="{ED3}"><device>tel:+1001</device><doNotDisturbOn>true</doNotDisturbOn></SetDoNotDisturb>'
     assert alice_a.csta(dnd) == csta.SetDoNotDisturbResponse()
-    alice_b = signed_in(b, ALICE)
+    # B applied A's change to its switch: its monitor gets the event.
+    assert alice_b.wait_event("DoNotDisturbEvent", timeout=WAIT).do_not_disturb_on is True
     deadline = time.monotonic() + WAIT
     while _forwarding(alice_b).get("forwardImmediate") != (True, "tel:+13175553030"):
         assert time.monotonic() < deadline

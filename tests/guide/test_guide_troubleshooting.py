@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rccserver.rcc import logon
+from rccserver.rcc import logon, pool
 from testkit.testbed import write_testbed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,8 +38,10 @@ def code_rows() -> dict[str, list[str]]:
 
 def test_every_logon_code_has_a_row_with_its_sip_answer():
     rows = code_rows()
-    assert set(rows) == set(logon.STATUS)
-    for code, status in logon.STATUS.items():
+    # SPEC 6's codes, and the pool's own refusal when Redis cannot be asked (rcc/pool.py).
+    codes = {**logon.STATUS, pool.POOL_UNAVAILABLE_CODE: pool.POOL_UNAVAILABLE_STATUS}
+    assert set(rows) == set(codes)
+    for code, status in codes.items():
         answer = rows[code][1]
         expected = "415 / 400" if code == logon.BAD_REQUEST else str(status)
         assert answer == expected, code

@@ -188,3 +188,27 @@ def test_redis_gone_refuses_claims_and_a_waiting_save_is_confirmed_once_it_is_ba
     finally:
         store.close()
         server.stop()
+
+
+def test_pools_on_other_databases_of_one_redis_do_not_see_each_other(redis_server):
+    reactor_a, reactor_b = Reactor(), Reactor()
+    a = reactor_a.store(redis_server.url)  # database 0
+    b = reactor_b.store(redis_server.url.rsplit("/", 1)[0] + "/1")
+    a.start()
+    b.start()
+    try:
+        deadline = time.monotonic() + WAIT
+        while b._pubsub is None or not b._pubsub.subscribed:  # b listens before a publishes
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert saved_and_confirmed(reactor_a, a.save_dnd, DndRecord("1001", True)) is None
+        assert b.load(NOW) == SavedState()
+        assert saved_and_confirmed(reactor_b, b.save_dnd, DndRecord("1002", True)) is None
+        # b's own save comes back to nobody; a's never reached b's channel.
+        with pytest.raises(queue.Empty):
+            reactor_b.run_one(timeout=1.0)
+        assert reactor_b.changes == []
+    finally:
+        a.close()
+        b.close()
