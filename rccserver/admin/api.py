@@ -104,9 +104,10 @@ class AdminResource(resource.Resource):
         method = request.method.decode("ascii", "replace")
         if path == "/" and method == "GET":
             request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+            trunk = getattr(self.backend, "trunk_snapshot", None)
             return render_status_page(
                 self.backend.sessions_snapshot(), self.backend.stations_snapshot(),
-                self.backend.calls_snapshot(),
+                self.backend.calls_snapshot(), trunk() if trunk is not None else None,
             ).encode("utf-8")
         if path == "/metrics" and method == "GET":
             request.setHeader(b"Content-Type", CONTENT_TYPE_LATEST.encode("ascii"))

@@ -31,7 +31,22 @@ class RuntimeAdminBackend:
 
     def health(self) -> dict:
         problem = self.runtime.state_problem()
-        return {"status": "ok"} if problem is None else {"status": "degraded", "state": problem}
+        health = {"status": "ok"} if problem is None else {"status": "degraded", "state": problem}
+        trunk = self.trunk_snapshot()
+        if trunk is not None:
+            health["trunk"] = trunk
+            if trunk["state"] == "down":
+                health["status"] = "degraded"
+        return health
+
+    def trunk_snapshot(self) -> dict | None:
+        """The [trunk] peer and its OPTIONS monitor (SPEC 9), or None without a trunk."""
+        route = getattr(self.runtime, "trunk", None)
+        if route is None:
+            return None
+        monitor = route.monitor
+        state = monitor.as_json() if monitor is not None else {"state": "unknown"}
+        return {"peer": self.runtime.config.trunk.peer, **state}
 
     def _after_switch_change(self) -> None:
         self.runtime.app.events.flush()

@@ -74,8 +74,32 @@ class Metrics:
         """Expose the stations registrar's bindings and REGISTER outcomes from now on."""
         self.registry.register(RegistrarCollector(registrar))
 
+    def watch_trunk(self, route) -> None:
+        """Expose the [trunk] peer's OPTIONS monitor from now on."""
+        self.registry.register(TrunkCollector(route))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class TrunkCollector:
+    """The trunk peer's state from its OPTIONS pings (rccserver.stations.trunk.TrunkMonitor)."""
+
+    def __init__(self, route) -> None:
+        self.route = route
+
+    def collect(self):
+        monitor = self.route.monitor
+        up = GaugeMetricFamily("rcc_trunk_up", "1 when the trunk peer answered its last OPTIONS, 0 when it "
+                                               "did not (408/503), -1 before the first answer")
+        up.add_metric([], -1 if monitor is None or monitor.state == "unknown" else int(monitor.state == "up"))
+        yield up
+        pings = CounterMetricFamily("rcc_trunk_options", "OPTIONS pings sent to the trunk peer")
+        pings.add_metric([], monitor.pings if monitor is not None else 0)
+        yield pings
+        failures = CounterMetricFamily("rcc_trunk_options_failures", "OPTIONS pings the trunk peer did not answer")
+        failures.add_metric([], monitor.failures if monitor is not None else 0)
+        yield failures
 
 
 class RegistrarCollector:

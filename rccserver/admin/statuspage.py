@@ -41,7 +41,8 @@ def _with_registration(row: dict) -> dict:
     return {**row, "registration": _registration(row.get("registration")) or "not registered"}
 
 
-def render_status_page(sessions: list[dict], stations: list[dict], calls: list[dict]) -> str:
+def render_status_page(sessions: list[dict], stations: list[dict], calls: list[dict],
+                       trunk: dict | None = None) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>rccserver status</title>",
         "<meta http-equiv='refresh' content='5'>",
@@ -58,6 +59,9 @@ def render_status_page(sessions: list[dict], stations: list[dict], calls: list[d
                "no stations"),
         _table("Calls", [("call_id", "call"), ("calling", "calling"), ("called", "called"),
                          ("parties", "parties")], calls, "no calls"),
+        *([] if trunk is None else [_table("Trunk", [("peer", "peer"), ("state", "state"),
+                                                     ("last_status", "last OPTIONS answer"),
+                                                     ("last_reason", "reason")], [trunk], "no trunk")]),
         "</body></html>",
     ]
     return "\n".join(parts)

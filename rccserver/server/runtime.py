@@ -239,6 +239,7 @@ class Runtime:
             self.trunk = trunk_route(self.config, stations.endpoint, self.scheduler, self.dial_plan_router,
                                      lambda: self.data.cic, rcclog.log_station_call)
             self.terminals.attach_trunk(self.trunk)
+            self.metrics.watch_trunk(self.trunk)
         self.metrics.watch_registrar(stations.registrar)
         registrations.attach(stations.registrar)
         self._registrations_restored = registrations.restore(self._saved_state.registrations)

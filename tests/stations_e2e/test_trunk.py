@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,11 +36,10 @@ translation = '$1'
 """
 
 
-@pytest.fixture
-def trunk_server(tmp_path):
+def start_trunk_server(directory: Path, options_interval: float = 0):
     """The desk-phone testbed (stations 1001-1004 SIP) with a dial plan and a [trunk] whose
     peer is `server.peer_port` on 127.0.0.2 (UDP, digest credentials acme/pw-acme)."""
-    server = write_testbed(tmp_path / "server")
+    server = write_testbed(directory)
     port = free_udp_and_tcp_port()
     cic = server.workdir / "cic.toml"
     text = desk_phones_cic(cic.read_text())
@@ -48,9 +49,15 @@ def trunk_server(tmp_path):
     with open(server.config_path, "a") as config:
         config.write(stations_line_text(port) + DIALPLAN +
                      f'\n[trunk]\npeer = "sip:{PEER_HOST}:{server.peer_port}"\nusername = "acme"\n'
-                     f'password = "pw-acme"\noptions_interval = 0\n')
+                     f'password = "pw-acme"\noptions_interval = {options_interval}\n')
     server.stations_port = port
-    server.start()
+    return server
+
+
+@pytest.fixture
+def trunk_server(tmp_path):
+    """A started trunk server that sends no OPTIONS (the peer's scenario sees calls only)."""
+    server = start_trunk_server(tmp_path / "server").start()
     try:
         yield server
     finally:
@@ -61,14 +68,14 @@ class Peer:
     """SIPp as the trunk peer, running one scenario in the background."""
 
     def __init__(self, workdir: Path, scenario: str, local_port: int, remote: tuple[str, int] | None = None,
-                 **keys: str) -> None:
+                 calls: int = 1, **keys: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         command = [sipp_binary()]
         if remote is not None:
             command.append(f"{remote[0]}:{remote[1]}")
         command += ["-sf", str(SCENARIOS / scenario), "-t", "u1", "-i", PEER_HOST, "-p", str(local_port),
-                    "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error", "-trace_err", "-trace_msg",
+                    "-m", str(calls), "-nostdin", "-timeout", "40s", "-timeout_error", "-trace_err", "-trace_msg",
                     "-mp", str(free_port())]
         for name, value in keys.items():
             command += ["-key", name, value]
@@ -236,3 +243,55 @@ def test_a_did_call_forwarded_to_a_mobile_leaves_through_the_trunk(trunk_server,
         assert invite.header("From").startswith("<sip:+13175550199@")  # the original caller
     finally:
         alice.close()
+
+
+def wait_for_trunk(server, state: str) -> dict:
+    """GET /api/health until the trunk is `state` (bounded); returns the health."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        status, health = server.admin("GET", "/api/health")
+        assert status == 200
+        if health.get("trunk", {}).get("state") == state or time.monotonic() > deadline:
+            return health
+        time.sleep(0.2)
+
+
+def test_options_pings_show_the_trunk_up_in_health_metrics_and_the_status_page(tmp_path, peer):
+    server = start_trunk_server(tmp_path / "server", options_interval=1)
+    peer("trunk_options_up.xml", local_port=server.peer_port, calls=1000)
+    server.start()
+    try:
+        health = wait_for_trunk(server, "up")
+        assert health["status"] == "ok"
+        assert health["trunk"]["state"] == "up" and health["trunk"]["last_status"] == 200
+        assert health["trunk"]["peer"] == f"sip:{PEER_HOST}:{server.peer_port}"
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/metrics", timeout=WAIT).read()
+        assert b"rcc_trunk_up 1.0" in metrics
+        page = urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/", timeout=WAIT).read().decode()
+        assert "Trunk (1)" in page and f"sip:{PEER_HOST}:{server.peer_port}" in page
+    finally:
+        server.stop()
+
+
+def test_a_trunk_that_is_down_fails_a_make_call_to_an_outside_number_and_says_why(tmp_path, peer, phones):
+    server = start_trunk_server(tmp_path / "server", options_interval=1)
+    peer("trunk_options_down.xml", local_port=server.peer_port, calls=1000)
+    server.start()
+    try:
+        health = wait_for_trunk(server, "down")
+        assert health["status"] == "degraded" and health["trunk"]["last_status"] == 503
+        a = desk_phone(phones, server, "1001", "udp")
+        alice = sign_in(server, "sip:alice@example.com", ALICE)
+        try:
+            assert isinstance(make_call(alice, "9 (317) 555-0188"), csta.MakeCallResponse)
+            a.wait_event("CALL_INCOMING", timeout=WAIT)
+            a.accept()
+            events = events_until(alice, "ConnectionClearedEvent")
+            assert "Failed" in names(events), names(events)
+            [failed] = [e for e in events if type(e).__name__ == "FailedEvent"]
+            assert failed.cause is not None
+            assert "trunk-down" in server.log_text and "Maintenance" in server.log_text
+        finally:
+            alice.close()
+    finally:
+        server.stop()
