@@ -195,7 +195,7 @@ class KamailioRegistrar:
         self._log = open(self.workdir / "kamailio.log", "wb")
         self.process = subprocess.Popen(
             [self.binary, "-f", str(config), "-DD", "-E", "-P", str(self.workdir / "kamailio.pid"),
-             "-Y", str(self.workdir), "-m", "64", "-M", "16"],
+             "-Y", str(self.workdir), "-m", "1536", "-M", "16"],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=self._log)
         if not udp_answers(self.port, self.process, 20.0):
             self.__exit__()
