@@ -1,5 +1,6 @@
 """SetForwarding / SetDoNotDisturb transactions per second: the whole sans-IO core (SIP INFO
-in, CSTA decoded, setting saved, 200 out) with the state in memory and in an SQLite file.
+in, CSTA decoded, setting saved, 200 out) with the state in memory, in an SQLite file and
+in a real redis-server on loopback (AOF, appendfsync always; skipped without redis-server).
 
 With SQLite a response waits for the commit (WAL, synchronous FULL: an fsync per commit),
 so one request at a time is bound by the disk's sync latency; with many in flight the
@@ -103,11 +104,42 @@ def sqlite(count: int, in_flight: int, directory: Path) -> None:
     _report(f"SQLite, {in_flight} in flight (answered after the commit)", count, elapsed)
 
 
+def redis(count: int, in_flight: int, directory: Path) -> None:
+    from rccserver.server.state_redis import RedisStateStore
+    from testkit.redisproc import RedisProcess
+
+    completions: queue.Queue = queue.Queue()
+    with RedisProcess(directory / f"redis-{in_flight}", appendonly=True) as server:
+        store = RedisStateStore(server.url, lease_seconds=30, deliver=completions.put)
+        store.load(0.0)
+        store.start()
+        core = Core(store)
+        answered = sent = 0
+        began = time.perf_counter()
+        while answered < count:
+            while sent < count and sent - answered < in_flight:
+                core.feed(core.info(sent))
+                sent += 1
+            thunk = completions.get()
+            thunk()
+            answered += len(core.answers())
+        elapsed = time.perf_counter() - began
+        store.close()
+    _report(f"Redis, {in_flight} in flight (answered after EXEC, AOF always)", count, elapsed)
+
+
 def main() -> None:
+    from testkit.redisproc import redis_server_path
+
     memory(scale(20_000, 20))
     with tempfile.TemporaryDirectory(prefix="rccserver-bench-state-") as directory:
         sqlite(scale(500, 10), 1, Path(directory))
         sqlite(scale(5_000, 20), 64, Path(directory))
+        if redis_server_path() is None:
+            print("Redis: skipped (redis-server not installed)")
+        else:
+            redis(scale(500, 10), 1, Path(directory))
+            redis(scale(5_000, 20), 64, Path(directory))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from rccserver.state import DndRecord, Done, ForwardingRecord, RegistrationRecor
 
 PREFIX = "rccserver:"
 CHANNEL = PREFIX + "changes:"  # + the database number: Redis channels are not per database
+MAX_BATCH = 256  # saves in one MULTI/EXEC at most
 WRITE_WAIT = 10.0  # seconds a save someone waits for is retried while Redis is unreachable
 RETRY_INTERVAL = 0.5  # seconds between tries while Redis is unreachable
 SOCKET_TIMEOUT = 3.0
@@ -290,11 +291,9 @@ class RedisStateStore:
                 else:
                     pending.append(item)
             while pending:
-                write = pending[0]
+                batch = pending[:MAX_BATCH]
                 try:
-                    pipe = self._writer.pipeline(transaction=True)
-                    write.apply(pipe)
-                    pipe.execute()
+                    self._execute(batch)
                 except REDIS_ERRORS as error:
                     self._health("writer", False, f"{self.url}: {error}")
                     self._expire(pending, str(error) or type(error).__name__)
@@ -305,13 +304,40 @@ class RedisStateStore:
                     time.sleep(RETRY_INTERVAL)
                     break
                 except redis.exceptions.RedisError as error:  # Redis refused it (out of memory, read-only)
+                    if len(batch) > 1:
+                        self._one_by_one(batch, pending)
+                        continue
                     pending.pop(0)
-                    self._report(write, StoreError(f"Redis {self.url}: {error}"))
+                    self._report(batch[0], StoreError(f"Redis {self.url}: {error}"))
                     continue
-                pending.pop(0)
+                del pending[:len(batch)]
                 self._health("writer", True)
-                if write.done is not None:
-                    self._report(write, None)
+                for write in batch:
+                    if write.done is not None:
+                        self._report(write, None)
+
+    def _execute(self, batch: list[_Write]) -> None:
+        """One MULTI/EXEC for the batch: Redis appends it to its AOF (and, with `appendfsync
+        always`, syncs it) before it answers."""
+        pipe = self._writer.pipeline(transaction=True)
+        for write in batch:
+            write.apply(pipe)
+        pipe.execute()
+
+    def _one_by_one(self, batch: list[_Write], pending: list[_Write]) -> None:
+        """A batch Redis refused: find the write(s) it refuses, the others go through."""
+        for write in batch:
+            try:
+                self._execute([write])
+            except REDIS_ERRORS:
+                return  # Redis went away: the caller retries what is left in `pending`
+            except redis.exceptions.RedisError as error:
+                pending.remove(write)
+                self._report(write, StoreError(f"Redis {self.url}: {error}"))
+                continue
+            pending.remove(write)
+            if write.done is not None:
+                self._report(write, None)
 
     def _expire(self, pending: list[_Write], reason: str) -> None:
         """Saves someone waits for fail once WRITE_WAIT passed; the others wait for Redis."""

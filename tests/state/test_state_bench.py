@@ -1,5 +1,6 @@
 """The state benchmark runs (smoke scale) and prints every figure it promises."""
 from bench import bench_state
+from testkit.redisproc import redis_server_path
 
 
 def test_bench_state_smoke(monkeypatch, capsys):
@@ -8,3 +9,5 @@ def test_bench_state_smoke(monkeypatch, capsys):
     out = capsys.readouterr().out
     for label in ("in memory", "SQLite, 1 in flight", "SQLite, 64 in flight"):
         assert label in out
+    if redis_server_path() is not None:
+        assert "Redis, 1 in flight" in out and "Redis, 64 in flight" in out
