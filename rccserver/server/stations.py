@@ -139,20 +139,6 @@ class StationsLine:
         return self.pool.close_all()
 
 
-def calling_number(cic_data: Callable[[], CicData], e164: Callable[[str], str | None]) -> Callable[[str], str]:
-    """SPEC 10: towards the trunk, a station calls from its identification_address number
-    when that is E.164, else from its extension."""
-    from rccserver.common.numbers import canonical_number
-
-    def number(extension: str) -> str:
-        station = next((s for s in cic_data().stations if s.extension == extension), None)
-        address = canonical_number(station.identification_address) if station is not None else None
-        international = e164(address) if address is not None else None
-        return international or extension
-
-    return number
-
-
 def resolve_peer(host: str) -> str:
     """The trunk peer's IP address (a name is looked up once, at start)."""
     import ipaddress
@@ -169,7 +155,7 @@ def trunk_route(config: Config, endpoint: Any, scheduler: Any, router: Any, cic_
     """The trunk peer of [trunk] (SPEC 9) set on the phone line, its OPTIONS monitor started,
     and the route the call layer uses to reach it."""
     from rccserver.sip.digest import DigestClient
-    from rccserver.stations.trunk import TrunkMonitor, TrunkRoute
+    from rccserver.stations.trunk import TrunkMonitor, TrunkRoute, calling_number
 
     trunk = config.trunk
     assert trunk is not None

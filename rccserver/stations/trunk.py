@@ -12,14 +12,27 @@ Sans-IO: the ping itself is the phone line's (`StationsEndpoint.ping_trunk`).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import attrs
 
 from rccserver.common.clock import Scheduler, Timer
+from rccserver.common.numbers import canonical_number
 from rccserver.sip.digest import DigestClient
 
 DOWN_STATUSES = frozenset({408, 503})
+
+
+def calling_number(cic_data: Callable[[], Any], e164: Callable[[str], str | None]) -> Callable[[str], str]:
+    """SPEC 10: towards the trunk, a station calls from its identification_address number
+    when that is E.164, else from its extension."""
+    def number(extension: str) -> str:
+        station = next((s for s in cic_data().stations if s.extension == extension), None)
+        address = canonical_number(station.identification_address) if station is not None else None
+        international = e164(address) if address is not None else None
+        return international or extension
+
+    return number
 
 
 @attrs.define(eq=False)
