@@ -32,7 +32,7 @@ from rccserver.stations.binding import Binding
 from rccserver.stations.flows import Flow
 from rccserver.stations.forking import NO_ANSWER, UNREACHABLE, Fork, ForkOutcome, best_outcome
 from rccserver.stations.leg_table import LegAction, LegInput, LegState, step
-from rccserver.stations.legs import AutoAnswer, LegListener, LegRole
+from rccserver.stations.legs import AutoAnswer, LegListener, LegRole, Replaces
 from rccserver.stations.phone_dialog import PhoneDialog
 from rccserver.stations.refer import ReferError, ReferRequest, read_refer, sipfrag_notify
 
@@ -177,6 +177,13 @@ class PhoneLeg:
     def sip_call_id(self) -> str:
         """The Call-ID of the leg's dialog: what a phone's Replaces names (attended transfer)."""
         return self.call_id
+
+    def names_dialog(self, replaces: Replaces) -> bool:
+        """Whether a Replaces names this leg's dialog: its Call-ID and both tags (RFC 3891 3).
+        The tags are taken in either orientation: phones differ in whose view they write."""
+        dialog = self._dialog
+        return (dialog is not None and dialog.call_id == replaces.call_id
+                and {dialog.local_tag, dialog.remote_tag} == {replaces.to_tag, replaces.from_tag})
 
     # ------------------------------------------------------------------
     # Construction

@@ -92,6 +92,9 @@ class Leg(Protocol):
     def send_dtmf(self, digits: str) -> None:
         """INFO application/dtmf-relay, one per digit."""
 
+    def names_dialog(self, replaces: Replaces) -> bool:
+        """Whether `replaces` (of a REFER's Refer-To) names this leg's dialog: Call-ID and both tags."""
+
     def refer_progress(self, status: int) -> None:
         """NOTIFY of the REFER subscription with a message/sipfrag `SIP/2.0 <status>`."""
 

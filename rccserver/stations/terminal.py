@@ -707,7 +707,7 @@ class SipTerminals:
         else:
             other = next(
                 (c for c in self._by_leg.values() if c.station == carried.station and c is not carried
-                 and getattr(c.leg, "sip_call_id", None) == replaces.call_id),
+                 and c.leg.names_dialog(replaces)),
                 None,
             )
             if other is None:

@@ -30,6 +30,7 @@ class FakeLeg:
         self.remote_sdp = remote_sdp
         self.talk_event = False
         self.sip_call_id = f"sip-{self.leg_id}"
+        self.tags = (f"ours-{self.leg_id}", f"phone-{self.leg_id}")
         self.offer = offer  # OUTGOING: what our INVITE carried
         self.auto_answer = auto_answer
         self.caller = caller
@@ -50,6 +51,8 @@ class FakeLeg:
     def notify_talk(self): self._do("notify_talk")
     def send_dtmf(self, digits): self._do("dtmf", digits)
     def refer_progress(self, status): self._do("refer_progress", status)
+    def names_dialog(self, replaces):
+        return replaces.call_id == self.sip_call_id and {replaces.to_tag, replaces.from_tag} == set(self.tags)
     def hang_up(self):
         self._do("hang_up")
         self.ended = True

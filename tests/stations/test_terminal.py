@@ -354,3 +354,37 @@ def test_a_consultation_from_a_phone_that_is_no_longer_registered_ends_at_once(w
     assert world.states(A) == [S.HOLD]
     assert second not in {c.call_id for c in world.switch.calls()}
     assert ("1001", "not-registered") in [note[:2] for note in world.notes]
+
+
+def _consulting(world):
+    """A talks to B, holds B on the phone and dials C, who answers: two calls on A's phone."""
+    a1 = world.line.dial(A, "1002", phone_sdp(4000))
+    world.terminals.leg_answered(world.line.to(B), phone_sdp(5000))
+    world.terminals.leg_acknowledged(a1, None)
+    world.terminals.leg_reinvited(a1, phone_sdp(4000, "sendonly"))
+    world.terminals.leg_reinvite_answered(world.line.to(B), phone_sdp(5000, "inactive"))
+    a2 = world.line.dial(A, "1003", phone_sdp(4002))
+    world.terminals.leg_answered(world.line.to(C), phone_sdp(7000))
+    world.terminals.leg_acknowledged(a2, None)
+    return a1, a2
+
+
+def test_attended_transfer_with_replaces_joins_the_two_far_parties(world):
+    from rccserver.stations.legs import Replaces
+
+    a1, a2 = _consulting(world)
+    replaces = Replaces(a2.sip_call_id, to_tag=a2.tags[0], from_tag=a2.tags[1])
+    assert world.terminals.leg_referred(a1, "1003", replaces) is True
+    assert world.states(A) == []
+    (call,) = world.switch.calls()
+    assert sorted(p.device for p in call.parties) == [B, C]
+    assert a1.last("refer_progress") == ("refer_progress", 200)
+
+
+def test_a_replaces_with_a_tag_of_no_dialog_of_the_phone_is_refused(world):
+    from rccserver.stations.legs import Replaces
+
+    a1, a2 = _consulting(world)
+    wrong = Replaces(a2.sip_call_id, to_tag="not-" + a2.tags[0], from_tag=a2.tags[1])
+    assert world.terminals.leg_referred(a1, "1003", wrong) is False
+    assert len(world.switch.calls()) == 2 and world.states(A) == [S.HOLD, S.CONNECTED]
