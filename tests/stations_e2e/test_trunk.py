@@ -295,3 +295,32 @@ def test_a_trunk_that_is_down_fails_a_make_call_to_an_outside_number_and_says_wh
             alice.close()
     finally:
         server.stop()
+
+
+def test_a_phone_dialling_an_outside_number_reaches_the_peer_and_talks(trunk_server, peer, phones):
+    server = trunk_server
+    carrier = peer("trunk_answers.xml", local_port=server.peer_port)
+    a = desk_phone(phones, server, "1001", "udp")
+    a.dial("93175550188")
+    a.wait_event("CALL_ESTABLISHED", timeout=WAIT)
+    a.hangup()
+    carrier.assert_passed()
+    invite = carrier.received("INVITE")[-1]
+    assert invite.uri.startswith("sip:+13175550188@") and invite.header("From").startswith(f"<sip:{ALICE_E164}@")
+
+
+def test_a_peer_that_never_answers_gives_failed_in_lync(trunk_server, peer, phones):
+    server = trunk_server
+    peer("trunk_silent.xml", local_port=server.peer_port)
+    a = desk_phone(phones, server, "1001", "udp")
+    alice = sign_in(server, "sip:alice@example.com", ALICE)
+    try:
+        assert isinstance(make_call(alice, "9 (317) 555-0188"), csta.MakeCallResponse)
+        a.wait_event("CALL_INCOMING", timeout=WAIT)
+        a.accept()
+        # Timer B (64*T1) ends our INVITE: a bound on waiting, not a timing assertion.
+        events = events_until(alice, "ConnectionClearedEvent", timeout=60)
+        assert "Failed" in names(events), names(events)
+        assert "leg-failed" in server.log_text and "408" in server.log_text
+    finally:
+        alice.close()
