@@ -66,14 +66,15 @@ class Scale:
     hold_ms: int
     rounds: int  # precomputed credentials per caller (more than it can use in call_seconds)
     kamailio_children: int
+    kamailio_shm_mb: int  # transactions live ~5 s after their answer: ~1 GB at 10,000 REGISTERs/s
 
     @classmethod
     def current(cls) -> "Scale":
         if os.environ.get("BENCH_SCALE") == "smoke":
             return cls(registrants=20, reg_seconds=2, reg_limit=5, pairs=4, call_seconds=3, call_limit=2,
-                       hold_ms=50, rounds=40, kamailio_children=1)
+                       hold_ms=50, rounds=40, kamailio_children=1, kamailio_shm_mb=64)
         return cls(registrants=1000, reg_seconds=15, reg_limit=100, pairs=400, call_seconds=15, call_limit=80,
-                   hold_ms=100, rounds=60, kamailio_children=2)
+                   hold_ms=100, rounds=60, kamailio_children=2, kamailio_shm_mb=1536)
 
 
 @attrs.define
@@ -163,11 +164,12 @@ def tree_cpu(root: int) -> float:
 # -- Kamailio as a registrar --------------------------------------------------------------
 
 class KamailioRegistrar:
-    def __init__(self, workdir: Path, users: list[tuple[str, str]], *, children: int) -> None:
+    def __init__(self, workdir: Path, users: list[tuple[str, str]], *, children: int, shm_mb: int = 64) -> None:
         binary = kamailio_binary()
         if binary is None:
             raise RuntimeError("kamailio not found: apt-get install kamailio")
         self.binary, self.workdir, self.users, self.children = binary, workdir, users, children
+        self.shm_mb = shm_mb
         self.port = free_udp_port()
         self.process: subprocess.Popen | None = None
 
@@ -195,7 +197,7 @@ class KamailioRegistrar:
         self._log = open(self.workdir / "kamailio.log", "wb")
         self.process = subprocess.Popen(
             [self.binary, "-f", str(config), "-DD", "-E", "-P", str(self.workdir / "kamailio.pid"),
-             "-Y", str(self.workdir), "-m", "1536", "-M", "16"],
+             "-Y", str(self.workdir), "-m", str(self.shm_mb), "-M", "16"],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=self._log)
         if not udp_answers(self.port, self.process, 20.0):
             self.__exit__()
@@ -518,7 +520,8 @@ def phase_registrations(scale: Scale, work: Path, server: ServerProcess) -> list
     if kamailio_binary() is None:
         rows.append(Row("REGISTER with digest, Kamailio", "n/a", "kamailio is not installed"))
         return rows
-    with KamailioRegistrar(work / "kamailio", users, children=scale.kamailio_children) as kamailio:
+    with KamailioRegistrar(work / "kamailio", users, children=scale.kamailio_children,
+                            shm_mb=scale.kamailio_shm_mb) as kamailio:
         before = tree_cpu(kamailio.pid)
         theirs = register(work / "reg-kam", "reg_kam", kamailio.port, users, seconds=scale.reg_seconds,
                           limit=scale.reg_limit)
