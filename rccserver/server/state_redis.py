@@ -441,7 +441,7 @@ class RedisStateStore:
                     if message.get("type") != "message":
                         continue
                     self._handle(message["data"])
-            except (redis.exceptions.RedisError, OSError, ValueError, AttributeError):
+            except Exception:  # noqa: BLE001 - Redis gone, or the subscription closed under us at stop
                 if self._stopping.is_set():
                     return
                 time.sleep(RETRY_INTERVAL)
