@@ -236,8 +236,12 @@ class Runtime:
         )
         self.terminals.attach(stations.endpoint)
         if self.config.trunk is not None:
-            self.trunk = trunk_route(self.config, stations.endpoint, self.scheduler, self.dial_plan_router,
-                                     lambda: self.data.cic, rcclog.log_station_call)
+            try:
+                self.trunk = trunk_route(self.config, stations.endpoint, self.scheduler, self.dial_plan_router,
+                                         lambda: self.data.cic, rcclog.log_station_call)
+            except OSError as error:  # the peer's host name does not resolve
+                raise DataError(f"{self.config.path}: trunk.peer: cannot resolve {self.config.trunk.host}: "
+                                f"{error}") from None
             self.terminals.attach_trunk(self.trunk)
             self.metrics.watch_trunk(self.trunk)
         self.metrics.watch_registrar(stations.registrar)

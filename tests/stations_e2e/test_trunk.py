@@ -68,13 +68,13 @@ class Peer:
     """SIPp as the trunk peer, running one scenario in the background."""
 
     def __init__(self, workdir: Path, scenario: str, local_port: int, remote: tuple[str, int] | None = None,
-                 calls: int = 1, **keys: str) -> None:
+                 calls: int = 1, local_host: str = PEER_HOST, **keys: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         command = [sipp_binary()]
         if remote is not None:
             command.append(f"{remote[0]}:{remote[1]}")
-        command += ["-sf", str(SCENARIOS / scenario), "-t", "u1", "-i", PEER_HOST, "-p", str(local_port),
+        command += ["-sf", str(SCENARIOS / scenario), "-t", "u1", "-i", local_host, "-p", str(local_port),
                     "-m", str(calls), "-nostdin", "-timeout", "40s", "-timeout_error", "-trace_err", "-trace_msg",
                     "-mp", str(free_port())]
         for name, value in keys.items():
@@ -324,3 +324,13 @@ def test_a_peer_that_never_answers_gives_failed_in_lync(trunk_server, peer, phon
         assert "leg-failed" in server.log_text and "408" in server.log_text
     finally:
         alice.close()
+
+
+def test_an_invite_for_an_outside_number_from_outside_accept_from_is_challenged_and_goes_nowhere(trunk_server, peer):
+    server = trunk_server
+    stranger = peer("trunk_stranger.xml", local_port=free_port(), local_host="127.0.0.1",
+                    remote=("127.0.0.1", server.stations_port), did="+13175550188", caller="+13175550199")
+    stranger.assert_passed()  # 407, and nothing else
+    status, calls = server.admin("GET", "/api/calls")
+    assert status == 200 and calls == []
+    assert "station-call" not in server.log_text  # no leg was started for it, nothing failed
