@@ -3,8 +3,8 @@
 user at the other (Cs_StationInUseByAnotherUser) and shared with the same user; a
 setting made at A is read at B; a SIGKILLed server's station is free again within
 lease_seconds; Redis stopped and started while sessions run loses nothing confirmed,
-refuses the logons that need a new lease meanwhile (Cs_StationPoolUnavailable, 503)
-and shows in GET /api/health."""
+refuses the logons that need a new lease meanwhile (Cs_StationPoolUnavailable, 503),
+confirms a change asked for meanwhile once it is back, and shows in GET /api/health."""
 from __future__ import annotations
 
 import signal
@@ -179,13 +179,21 @@ def test_redis_stopped_and_started_during_a_session_loses_nothing_confirmed(pair
     get_dnd = f'<GetDoNotDisturb xmlns="{ED3}"><device>tel:+1001</device></GetDoNotDisturb>'
     assert alice_a.csta(get_dnd).do_not_disturb_on is True
 
+    # A change asked for now waits for Redis (up to 10 s), and is confirmed once it is back.
+    set_forwarding = (f'<SetForwarding xmlns="{ED3}"><device>tel:+1001</device><forwardingType>forwardBusy'
+                      f"</forwardingType><activateForward>true</activateForward><forwardDN>tel:+1002</forwardDN>"
+                      f"</SetForwarding>")
+    cseq = alice_a.request("INFO", set_forwarding.encode())
     redis_server.start()  # the same port and AOF
+    answer = alice_a.wait_response(cseq, "INFO", timeout=WAIT)
+    assert answer.status == 200 and csta.decode(answer.body) == csta.SetForwardingResponse()
     wait_health(a, "ok")
     wait_health(b, "ok")
     # A renewed alice's lease: dave is still refused at B; alice at B reads what was confirmed.
     assert refused(b, DAVE).status == 486
     alice_b = signed_in(b, ALICE)
     assert alice_b.csta(get_dnd).do_not_disturb_on is True
+    assert _forwarding(alice_b)["forwardBusy"] == (True, "tel:+1002")
     sign_out(alice_b)
     sign_out(alice_a)
     # A server started now reads it from Redis too.
@@ -193,4 +201,5 @@ def test_redis_stopped_and_started_during_a_session_loses_nothing_confirmed(pair
     b.start()
     alice_b = signed_in(b, ALICE)
     assert alice_b.csta(get_dnd).do_not_disturb_on is True
+    assert _forwarding(alice_b)["forwardBusy"] == (True, "tel:+1002")
     sign_out(alice_b)
