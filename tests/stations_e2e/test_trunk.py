@@ -36,7 +36,7 @@ translation = '$1'
 """
 
 
-def start_trunk_server(directory: Path, options_interval: float = 0):
+def start_trunk_server(directory: Path, options_interval: float = 0, transport: str = "udp"):
     """The desk-phone testbed (stations 1001-1004 SIP) with a dial plan and a [trunk] whose
     peer is `server.peer_port` on 127.0.0.2 (UDP, digest credentials acme/pw-acme)."""
     server = write_testbed(directory)
@@ -48,7 +48,7 @@ def start_trunk_server(directory: Path, options_interval: float = 0):
     server.peer_port = free_port()
     with open(server.config_path, "a") as config:
         config.write(stations_line_text(port) + DIALPLAN +
-                     f'\n[trunk]\npeer = "sip:{PEER_HOST}:{server.peer_port}"\nusername = "acme"\n'
+                     f'\n[trunk]\npeer = "sip:{PEER_HOST}:{server.peer_port};transport={transport}"\nusername = "acme"\n'
                      f'password = "pw-acme"\noptions_interval = {options_interval}\n')
     server.stations_port = port
     return server
@@ -68,13 +68,13 @@ class Peer:
     """SIPp as the trunk peer, running one scenario in the background."""
 
     def __init__(self, workdir: Path, scenario: str, local_port: int, remote: tuple[str, int] | None = None,
-                 calls: int = 1, local_host: str = PEER_HOST, **keys: str) -> None:
+                 calls: int = 1, local_host: str = PEER_HOST, transport: str = "u1", **keys: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         command = [sipp_binary()]
         if remote is not None:
             command.append(f"{remote[0]}:{remote[1]}")
-        command += ["-sf", str(SCENARIOS / scenario), "-t", "u1", "-i", local_host, "-p", str(local_port),
+        command += ["-sf", str(SCENARIOS / scenario), "-t", transport, "-i", local_host, "-p", str(local_port),
                     "-m", str(calls), "-nostdin", "-timeout", "40s", "-timeout_error", "-trace_err", "-trace_msg",
                     "-mp", str(free_port())]
         for name, value in keys.items():
@@ -264,7 +264,7 @@ def test_options_pings_show_the_trunk_up_in_health_metrics_and_the_status_page(t
         health = wait_for_trunk(server, "up")
         assert health["status"] == "ok"
         assert health["trunk"]["state"] == "up" and health["trunk"]["last_status"] == 200
-        assert health["trunk"]["peer"] == f"sip:{PEER_HOST}:{server.peer_port}"
+        assert health["trunk"]["peer"] == f"sip:{PEER_HOST}:{server.peer_port};transport=udp"
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/metrics", timeout=WAIT).read()
         assert b"rcc_trunk_up 1.0" in metrics
         page = urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/", timeout=WAIT).read().decode()
@@ -334,3 +334,26 @@ def test_an_invite_for_an_outside_number_from_outside_accept_from_is_challenged_
     status, calls = server.admin("GET", "/api/calls")
     assert status == 200 and calls == []
     assert "station-call" not in server.log_text  # no leg was started for it, nothing failed
+
+
+def test_click_to_dial_over_a_tcp_trunk(tmp_path, peer, phones):
+    server = start_trunk_server(tmp_path / "server", transport="tcp")
+    carrier = peer("trunk_answers.xml", local_port=server.peer_port, transport="t1")
+    server.start()
+    try:
+        a = desk_phone(phones, server, "1001", "udp")
+        alice = sign_in(server, "sip:alice@example.com", ALICE)
+        try:
+            assert isinstance(make_call(alice, "9 (317) 555-0188"), csta.MakeCallResponse)
+            a.wait_event("CALL_INCOMING", timeout=WAIT)
+            a.accept()
+            assert names(events_until(alice, "EstablishedEvent"))[-1] == "Established"
+            a.hangup()
+            carrier.assert_passed()
+            first = carrier.received("INVITE")[0]
+            assert first.uri.startswith("sip:+13175550188@127.0.0.2:") and first.uri.endswith(";transport=tcp")
+            assert first.header("Via").startswith("SIP/2.0/TCP ")
+        finally:
+            alice.close()
+    finally:
+        server.stop()
