@@ -197,6 +197,19 @@ def _redis(reading: ConfigReading, result: CheckResult) -> None:
                              f"(the server would not start)")
 
 
+def _trunk(reading: ConfigReading, result: CheckResult) -> None:
+    """[trunk] accept_from that lets every address in: phones' INVITEs would skip their challenge."""
+    if not reading.known("trunk.accept_from") or reading.value("trunk.accept_from") is None:
+        return
+    import ipaddress
+
+    for index, value in enumerate(reading.value("trunk.accept_from")):
+        if ipaddress.ip_network(value, strict=False).prefixlen == 0:
+            result.warnings.append(
+                f"{reading.path}: trunk.accept_from[{index}]: {value} is every address: any INVITE, a phone's "
+                f"too, is then read as a trunk call for a DID without a digest challenge; list the peer's networks")
+
+
 def _state(reading: ConfigReading, result: CheckResult):
     """The state file as the server would use it; its FileReport when it holds settings."""
     if not reading.known("state.backend") or not reading.known("state.file"):
@@ -250,6 +263,7 @@ def check_config(path: str | os.PathLike[str], *, now: datetime.datetime | None 
             line = attrs.evolve(line, transport="tls", mutual_tls=False)
         _tls(reading.path, line, result, now)
     directory = _directory(reading, result)
+    _trunk(reading, result)
     state = _state(reading, result)
     if not reading.known("cic.data_file"):
         return result

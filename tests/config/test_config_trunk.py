@@ -78,3 +78,12 @@ def test_check_config_reports_trunk_errors(tmp_path):
     path.write_text(STATIONS + '[trunk]\npeer = "sip:sbc;transport=sctp"\ndid_from = "via"\n')
     result = check_config(path)
     assert any("trunk.peer" in e for e in result.errors) and any("trunk.did_from" in e for e in result.errors)
+
+
+def test_check_config_warns_when_accept_from_lets_every_address_in(tmp_path):
+    path = tmp_path / "rccserver.toml"
+    path.write_text(STATIONS + '[trunk]\npeer = "sip:192.0.2.5"\naccept_from = ["192.0.2.0/28", "0.0.0.0/0"]\n')
+    result = check_config(path)
+    warnings = [w for w in result.warnings if "trunk.accept_from" in w]
+    assert len(warnings) == 1 and "trunk.accept_from[1]: 0.0.0.0/0 is every address" in warnings[0]
+    assert not any("trunk" in e for e in result.errors)
