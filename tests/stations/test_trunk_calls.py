@@ -202,3 +202,28 @@ def test_without_a_trunk_outside_parties_stay_parked(world):
     a = world.line.dial(A, "93175550188", phone_sdp(4000))
     assert not any(hasattr(leg, "uri") for leg in world.line.legs)
     assert a.names() == ["ringing"]
+
+
+def test_a_did_call_for_a_simulated_station_hears_ringback_and_is_answered_parked(world):
+    trunk = world.line.trunk_call(CALLER, "+13175551009", phone_sdp(6000))
+    assert trunk.names() == ["ringing"] and world.states(SIM) == [S.ALERTING]
+    world.switch.answer_call(SIM, world.switch.snapshot(SIM)[0].call_id)
+    (_, answer) = trunk.last("answer")
+    assert sdp.direction_of(answer) == "inactive"  # nobody's media to give it
+
+
+def test_a_peer_that_never_answers_fails_the_call_like_a_refusal(world):
+    a = world.line.dial(A, "93175550188", phone_sdp(4000))
+    world.terminals.leg_failed(world.peer(), 408, "No Answer From The Phone")
+    assert a.last("reject") == ("reject", 408) and world.calls() == []
+
+
+def test_a_busy_peer_is_heard_as_busy(world):
+    a = world.line.dial(A, "93175550188", phone_sdp(4000))
+    world.terminals.leg_failed(world.peer(), 600, "Busy Everywhere")
+    assert a.last("reject") == ("reject", 486)
+
+
+def test_the_request_uri_names_the_transport_when_it_is_not_udp():
+    route = TrunkRoute(peer_host="sbc.example.net:5061", transport="tls")
+    assert route.uri_for("+13175550188") == "sip:+13175550188@sbc.example.net:5061;transport=tls"
