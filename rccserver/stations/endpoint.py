@@ -315,14 +315,16 @@ class StationsEndpoint:
         return any(source in network for network in trunk.accept_from)
 
     def invite_peer(self, uri: str, sdp: bytes | None, *, caller: str, identity: str | None = None,
-                    auth: DigestClient | None = None, label: str | None = None) -> PhoneLeg:
-        """An OUTGOING leg to the trunk peer (`uri` is `sip:NUMBER@peer`).  Raises NotRegistered
+                    auth: DigestClient | None = None, label: str | None = None,
+                    diversion: str | None = None) -> PhoneLeg:
+        """An OUTGOING leg to the trunk peer (`uri` is `sip:NUMBER@peer`), with a `Diversion`
+        naming `diversion` when a station's forwarding sent the call.  Raises NotRegistered
         when no trunk is set."""
         trunk = self._trunk
         if trunk is None:
             raise NotRegistered("no trunk")
         leg = PhoneLeg.to_peer(self, self._new_leg_id(), label or uri, uri, self.trunk_flow(), sdp,
-                               caller, identity, auth)
+                               caller, identity, auth, diversion)
         self._legs[leg.leg_id] = leg
         self._observe(LegStarted(leg.leg_id, leg.station, LegRole.OUTGOING, leg.call_id, trunk.address))
         self.after_call()

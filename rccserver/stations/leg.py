@@ -213,7 +213,8 @@ class PhoneLeg:
 
     @classmethod
     def to_peer(cls, line: LineServices, leg_id: str, label: str, uri: str, flow: Flow, sdp: bytes | None,
-                caller: str, identity: str | None, auth: DigestClient | None) -> PhoneLeg:
+                caller: str, identity: str | None, auth: DigestClient | None,
+                diversion: str | None = None) -> PhoneLeg:
         """INVITE the trunk peer at `uri` (`sip:+13175550188@sbc`) along `flow`: one fork,
         From the `caller` number, `P-Asserted-Identity` (RFC 3325) `identity`; a 401/407
         of the peer is answered (twice at most) with `auth`'s credentials."""
@@ -230,6 +231,8 @@ class PhoneLeg:
         ]
         if identity:
             leg._peer_headers.append(("P-Asserted-Identity", f"<sip:{_escape_user(identity)}@{line.domain_name}>"))
+        if diversion:  # RFC 5806: the station whose forwarding sent the call out
+            leg._peer_headers.append(("Diversion", f"<sip:{_escape_user(diversion)}@{line.domain_name}>;reason=unknown"))
         if sdp is not None:
             leg._peer_headers.append(("Content-Type", SDP))
         leg._send_peer_invite(uri, flow, sdp or b"", ())

@@ -162,7 +162,7 @@ class PhoneLine(Protocol):
         is the number shown on the phone.  Raises NotRegistered."""
 
     def invite_peer(self, uri: str, sdp: bytes | None, *, caller: str, identity: str | None = None,
-                    auth=None, label: str | None = None) -> Leg:
+                    auth=None, label: str | None = None, diversion: str | None = None) -> Leg:
         """An OUTGOING leg to the trunk peer (`uri` = `sip:+13175550188@peer`), From `caller`,
         P-Asserted-Identity `identity`, answering its 401/407 with `auth` (a DigestClient).
         Raises NotRegistered when there is no trunk."""

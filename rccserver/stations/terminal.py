@@ -289,13 +289,18 @@ class SipTerminals:
         origin = sdp.Origin(next(self._session_ids), self.domain_name)
         offer = sdp.restamp(source.offer, origin) if source is not None else sdp.placeholder_offer(self.domain_name)
         calling = view.calling_device
+        diversion = None
         if calling is not None and calling in self.switch.stations():
             caller = trunk.calling_number(calling)
         else:
             caller = calling or "anonymous"  # a forwarded trunk call keeps its caller's number
+        called = view.called_device
+        if called is not None and called != number and called in self.switch.stations():
+            diversion = trunk.calling_number(called)  # the station whose forwarding sent it out
         try:
+            kwargs = {"diversion": diversion} if diversion is not None else {}
             leg = self._line().invite_peer(trunk.uri_for(number), offer, caller=caller, identity=caller,
-                                           auth=trunk.auth, label=number)
+                                           auth=trunk.auth, label=number, **kwargs)
         except NotRegistered as error:
             self._observer(number, "trunk-down", f"call {view.call_id}: {error}")
             self._fail_trunk(number, view.call_id, (503, "Service Unavailable"))

@@ -42,11 +42,11 @@ class TrunkLine(FakeLine):
         super().__init__(registered)
         self.peer_down = False
 
-    def invite_peer(self, uri, sdp_body, *, caller, identity=None, auth=None, label=None):
+    def invite_peer(self, uri, sdp_body, *, caller, identity=None, auth=None, label=None, diversion=None):
         if self.peer_down:
             raise NotRegistered("no trunk")
         leg = FakeLeg(self, label, LegRole.OUTGOING, offer=sdp_body, caller=caller)
-        leg.uri, leg.identity = uri, identity
+        leg.uri, leg.identity, leg.diversion = uri, identity, diversion
         self.legs.append(leg)
         return leg
 
@@ -98,6 +98,7 @@ def test_a_phone_dialling_an_outside_number_calls_the_peer_from_the_stations_e16
     peer = world.peer()
     assert peer.uri == "sip:+13175550188@sbc.example.net:5060"
     assert peer.caller == peer.identity == "+13175551001"  # identification_address, E.164
+    assert peer.diversion is None
     assert sdp.media_of(peer.offer) == sdp.media_of(phone_sdp(4000))  # the phone's media, passed through
     world.terminals.leg_ringing(peer)
     assert a.names() == ["ringing"]
@@ -181,6 +182,7 @@ def test_a_did_call_forwarded_to_a_mobile_leaves_through_the_trunk_from_the_call
     trunk = world.line.trunk_call(CALLER, "+13175551001", phone_sdp(6000))
     peer = world.peer()
     assert peer.uri.startswith(f"sip:{MOBILE}@") and peer.caller == CALLER
+    assert peer.diversion == "+13175551001"  # the station whose forwarding sent it out
     assert sdp.media_of(peer.offer) == sdp.media_of(phone_sdp(6000))
     world.terminals.leg_answered(peer, phone_sdp(7000))
     (_, answer) = trunk.last("answer")

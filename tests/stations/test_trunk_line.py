@@ -42,6 +42,14 @@ def test_an_invite_to_the_peer_answers_its_407_and_is_answered():
     assert peer.last_request("ACK").cseq == (2, "ACK")
 
 
+def test_a_forwarded_call_names_the_forwarding_station_in_diversion():
+    line, peer, _ = trunk_line()
+    line.call(line.endpoint.invite_peer, "sip:+13175550177@sbc.example.net", sdp(4000), caller="+13175550199",
+              identity="+13175550199", diversion="+13175551001")
+    invite = peer.last_request("INVITE")
+    assert invite.headers.get("Diversion") == "<sip:+13175551001@pbx.example.com>;reason=unknown"
+
+
 def test_a_second_challenge_after_credentials_is_a_failure_of_the_leg_at_the_third():
     line, peer, _ = trunk_line()
     leg = line.call(line.endpoint.invite_peer, "sip:+13175550188@sbc.example.net", sdp(4000),

@@ -241,6 +241,7 @@ def test_a_did_call_forwarded_to_a_mobile_leaves_through_the_trunk(trunk_server,
         [invite, _] = mobile.received("INVITE")
         assert invite.uri.startswith("sip:+13175550177@"), invite.uri
         assert invite.header("From").startswith("<sip:+13175550199@")  # the original caller
+        assert invite.header("Diversion").startswith(f"<sip:{ALICE_E164}@")  # whose forwarding sent it
     finally:
         alice.close()
 
