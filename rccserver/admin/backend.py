@@ -85,17 +85,27 @@ class RuntimeAdminBackend:
             raise AdminError(404, f"no station with extension {extension!r}")
         return station
 
-    def client_login(self, extension: str, user_id: str) -> None:
+    def client_login(self, extension: str, user_id: str) -> defer.Deferred:
         station = self._station(extension)
         if self.runtime.data.cic.user_by_id(user_id) is None:
             raise AdminError(404, f"no CIC user {user_id!r}")
-        claim = self.runtime.occupancy.acquire(station.extension, user_id, f"client:{station.extension}", "client")
-        if not claim.ok:
-            raise AdminError(409, f"station {extension} is in use by {claim.other_user}")
+        # Through the RCC application: in a pool the station's lease is taken too (answered later).
+        answered: defer.Deferred = defer.Deferred()
+
+        def replied(result) -> None:
+            if result is None:
+                answered.callback({"ok": True})
+            elif hasattr(result, "other_user"):
+                answered.errback(AdminError(409, f"station {extension} is in use by {result.other_user}"))
+            else:
+                answered.errback(AdminError(503, f"station {extension}: {result.reason}"))
+
+        self.runtime.app.hold_station(station.extension, user_id, f"client:{station.extension}", "client", replied)
+        return answered
 
     def client_logout(self, extension: str) -> None:
         station = self._station(extension)
-        if not self.runtime.occupancy.release(f"client:{station.extension}"):
+        if not self.runtime.app.release_holder(f"client:{station.extension}"):
             raise AdminError(409, f"no CIC client is logged on to station {extension}")
 
     def sessions_snapshot(self) -> list[dict]:

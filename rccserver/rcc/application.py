@@ -252,6 +252,36 @@ class RccApplication:
             self._schedule_keepalive(session)
         self.observer.session_started(session)
 
+    def hold_station(self, station: str, user_id: str, holder: str, kind: str, reply) -> None:
+        """A hold other than an RCC dialog (a CIC client logon): the station locally at once,
+        then the pool's lease; `reply(None)` once held, else `reply(Conflict | PoolUnavailable)`
+        with nothing held."""
+        claim = self.occupancy.acquire(station, user_id, holder, kind)
+        if not claim.ok:
+            reply(claim)
+            return
+        if station in self._leased:
+            reply(None)
+            return
+
+        def claimed(result) -> None:
+            if result.ok:
+                self._leased.add(station)
+                if self.occupancy.held_by(holder) is None:  # released while the pool answered
+                    self._release_lease_if_unused(station)
+                reply(None)
+                return
+            self._release_holder(holder)
+            reply(result)
+
+        self.leases.claim(station, user_id, claimed)
+
+    def release_holder(self, holder: str) -> bool:
+        """Drop a hold taken with hold_station; False if it held nothing."""
+        held = self.occupancy.held_by(holder) is not None
+        self._release_holder(holder)
+        return held
+
     def _release_holder(self, holder: str) -> None:
         """Drop a local hold; the pool's lease goes once the station's last local holder is gone."""
         held = self.occupancy.held_by(holder)

@@ -203,3 +203,14 @@ def test_redis_stopped_and_started_during_a_session_loses_nothing_confirmed(pair
     assert alice_b.csta(get_dnd).do_not_disturb_on is True
     assert _forwarding(alice_b)["forwardBusy"] == (True, "tel:+1002")
     sign_out(alice_b)
+
+
+def test_a_cic_client_logon_through_a_holds_the_station_in_the_pool(pair):
+    a, b = pair
+    assert a.admin("POST", "/api/stations/1001/login", {"user": "Bob"}) == (200, {"ok": True})
+    response = refused(b, ALICE)
+    assert response.status == 486 and "Bob" in warning(response)
+    status, body = b.admin("POST", "/api/stations/1001/login", {"user": "Carol"})
+    assert status == 409 and "Bob" in body["error"]
+    assert a.admin("POST", "/api/stations/1001/logout")[0] == 200
+    sign_out(eventually_signed_in(b, ALICE, WAIT))
