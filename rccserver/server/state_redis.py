@@ -379,7 +379,8 @@ class RedisStateStore:
                 continue
             if op is _STOP:
                 for held in list(self._held):
-                    self._give_back(held)
+                    if not self._give_back(held):
+                        break  # Redis is gone: the rest lapse on their own, the stop does not wait
                 return
             if op == "claim":
                 self._take(station, user, reply)
@@ -403,19 +404,24 @@ class RedisStateStore:
         else:
             self._deliver(lambda: reply(Conflict(station, holder)))
 
-    def _give_back(self, station: str) -> None:
+    def _give_back(self, station: str) -> bool:
         try:
             self._release(keys=[PREFIX + "lease:" + station], args=[self.server_id])
         except (redis.exceptions.RedisError, OSError):
-            pass  # it lapses within lease_seconds on its own
+            return False  # it lapses within lease_seconds on its own
+        return True
 
     def _renew(self) -> None:
         try:
             if not self._held:
                 self._leaser.ping()
-            for station, user in list(self._held.items()):
-                granted, holder = self._claim(keys=[PREFIX + "lease:" + station],
-                                              args=[self.server_id, user, int(self.lease_seconds * 1000)])
+            held = list(self._held.items())
+            pipe = self._leaser.pipeline(transaction=False)  # one round trip for every lease
+            for station, user in held:
+                self._claim(keys=[PREFIX + "lease:" + station],
+                            args=[self.server_id, user, int(self.lease_seconds * 1000)], client=pipe)
+            answers = pipe.execute() if held else []
+            for (station, user), (granted, holder) in zip(held, answers):
                 if not int(granted) and self._on_lease_lost is not None:
                     # Taken by another user while we could not renew: our sessions go on, unleased.
                     self._held.pop(station, None)

@@ -212,3 +212,26 @@ def test_pools_on_other_databases_of_one_redis_do_not_see_each_other(redis_serve
     finally:
         a.close()
         b.close()
+
+
+def test_a_lease_another_user_took_meanwhile_is_reported_lost_at_the_next_renewal(redis_server):
+    import redis
+
+    reactor = Reactor()
+    lost = []
+    a = reactor.store(redis_server.url, lease_seconds=2, server_id="a",
+                      on_lease_lost=lambda station, other: lost.append((station, other)))
+    b = reactor.store(redis_server.url, lease_seconds=2, server_id="b")
+    a.start()
+    b.start()
+    try:
+        assert claim(reactor, a, "1001", "alice") == Granted("1001")
+        # As if A's lease had lapsed during an outage: gone from Redis, and bob took it through B.
+        redis.Redis.from_url(redis_server.url).delete("rccserver:lease:1001")
+        assert claim(reactor, b, "1001", "bob") == Granted("1001")
+        reactor.run_until(lambda: lost)
+        assert lost == [("1001", "bob")]
+        assert claim(reactor, b, "1001", "bob") == Granted("1001")  # A does not take it back
+    finally:
+        a.close()
+        b.close()
