@@ -298,9 +298,8 @@ class SipTerminals:
         if called is not None and called != number and called in self.switch.stations():
             diversion = trunk.calling_number(called)  # the station whose forwarding sent it out
         try:
-            kwargs = {"diversion": diversion} if diversion is not None else {}
             leg = self._line().invite_peer(trunk.uri_for(number), offer, caller=caller, identity=caller,
-                                           auth=trunk.auth, label=number, **kwargs)
+                                           auth=trunk.auth, label=number, diversion=diversion)
         except NotRegistered as error:
             self._observer(number, "trunk-down", f"call {view.call_id}: {error}")
             self._fail_trunk(number, view.call_id, (503, "Service Unavailable"))
@@ -308,11 +307,9 @@ class SipTerminals:
         carried = self._new(leg, number, view.call_id)
         carried.trunk = True
         carried.origin = origin
-        carried.offer_sent = True
+        carried.offer_sent = source is not None  # a placeholder offer: the peer's answer pairs with nobody
         carried.source = source
         carried.last_sent = offer
-        if source is None:
-            carried.offer_sent = False  # a placeholder: the peer's answer pairs with nobody yet
 
     def _fail_trunk(self, number: str, call_id: str, refusal: tuple[int, str]) -> None:
         """The outside party could not be reached: it leaves the call (its caller gets Failed),
