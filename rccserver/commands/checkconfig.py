@@ -193,7 +193,9 @@ def _redis(reading: ConfigReading, result: CheckResult) -> None:
     try:
         redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3).ping()
     except (redis.exceptions.RedisError, OSError) as error:
-        result.errors.append(f"{reading.path}: state.redis_url: {url}: Redis unreachable: {error} "
+        from rccserver.server.state_redis import shown_url
+
+        result.errors.append(f"{reading.path}: state.redis_url: {shown_url(url)}: Redis unreachable: {error} "
                              f"(the server would not start)")
 
 
@@ -203,6 +205,8 @@ def _trunk(reading: ConfigReading, result: CheckResult) -> None:
         return
     import ipaddress
 
+    if reading.known("trunk.password") and reading.value("trunk.password") is not None:
+        _private(reading.path, "trunk.password", reading.path, result)
     for index, value in enumerate(reading.value("trunk.accept_from")):
         if ipaddress.ip_network(value, strict=False).prefixlen == 0:
             result.warnings.append(

@@ -141,7 +141,7 @@ class TrunkConfig:
     peer: str  # sip:HOST[:PORT][;transport=udp|tcp|tls]
     accept_from: tuple[str, ...] = ()
     username: str | None = None  # answers the peer's 401/407 (with password)
-    password: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)  # never in a log or a traceback
     did_from: str = "request-uri"  # where an inbound call's DID is read: "request-uri" or "to"
     options_interval: float = 30.0  # OPTIONS pings to the peer; 0: none
 

@@ -87,3 +87,13 @@ def test_check_config_warns_when_accept_from_lets_every_address_in(tmp_path):
     warnings = [w for w in result.warnings if "trunk.accept_from" in w]
     assert len(warnings) == 1 and "trunk.accept_from[1]: 0.0.0.0/0 is every address" in warnings[0]
     assert not any("trunk" in e for e in result.errors)
+
+
+def test_the_password_is_never_shown_and_a_config_every_user_can_read_is_a_warning(tmp_path):
+    path = tmp_path / "rccserver.toml"
+    path.write_text(STATIONS + '[trunk]\npeer = "sip:192.0.2.5"\nusername = "acme"\npassword = "s3cret-pw"\n')
+    path.chmod(0o644)
+    assert "s3cret-pw" not in repr(load_config(path))
+    assert any("trunk.password" in w and "chmod 600" in w for w in check_config(path).warnings)
+    path.chmod(0o600)
+    assert not any("trunk.password" in w for w in check_config(path).warnings)
