@@ -219,7 +219,7 @@ class Runtime:
         """Why the state store is degraded (the pool's Redis unreachable), or None."""
         if getattr(self.state_store, "healthy", True):
             return None
-        return f"Redis {self.config.state.redis_url} unreachable"
+        return f"Redis {self.state_store.shown_url} unreachable"
 
     def _stations_line(self, cic: CicData) -> StationsLine:
         """Registrar, phone line and listeners for the SIP stations, and the call layer

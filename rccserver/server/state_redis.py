@@ -94,6 +94,16 @@ class RedisUnavailable(Exception):
     """Redis cannot be reached or refuses us (at start)."""
 
 
+def shown_url(url: str) -> str:
+    """The URL as logs and answers show it: a password in it replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}" if colon else f"{scheme}://***@{host}"
+
+
 def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT,
                                 decode_responses=True)
@@ -168,6 +178,7 @@ class RedisStateStore:
                  on_lease_lost: Callable[[str, str], None] | None = None,
                  server_id: str | None = None) -> None:
         self.url = url
+        self.shown_url = shown_url(url)
         self.lease_seconds = lease_seconds
         self.server_id = server_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}"
         self._deliver = deliver
@@ -295,11 +306,11 @@ class RedisStateStore:
                 try:
                     self._execute(batch)
                 except REDIS_ERRORS as error:
-                    self._health("writer", False, f"{self.url}: {error}")
+                    self._health("writer", False, f"{self.shown_url}: {error}")
                     self._expire(pending, str(error) or type(error).__name__)
                     if stopping and time.monotonic() > stop_deadline:
                         for left in pending:
-                            self._report(left, StoreError(f"Redis {self.url} unreachable at stop"))
+                            self._report(left, StoreError(f"Redis {self.shown_url} unreachable at stop"))
                         return
                     time.sleep(RETRY_INTERVAL)
                     break
@@ -308,7 +319,7 @@ class RedisStateStore:
                         self._one_by_one(batch, pending)
                         continue
                     pending.pop(0)
-                    self._report(batch[0], StoreError(f"Redis {self.url}: {error}"))
+                    self._report(batch[0], StoreError(f"Redis {self.shown_url}: {error}"))
                     continue
                 del pending[:len(batch)]
                 self._health("writer", True)
@@ -333,7 +344,7 @@ class RedisStateStore:
                 return  # Redis went away: the caller retries what is left in `pending`
             except redis.exceptions.RedisError as error:
                 pending.remove(write)
-                self._report(write, StoreError(f"Redis {self.url}: {error}"))
+                self._report(write, StoreError(f"Redis {self.shown_url}: {error}"))
                 continue
             pending.remove(write)
             if write.done is not None:
@@ -349,7 +360,7 @@ class RedisStateStore:
                 write.deadline = now + WRITE_WAIT
             elif now >= write.deadline:
                 pending.remove(write)
-                self._report(write, StoreError(f"Redis {self.url} unreachable: {reason}"))
+                self._report(write, StoreError(f"Redis {self.shown_url} unreachable: {reason}"))
 
     def _report(self, write: _Write, outcome: StoreError | None) -> None:
         def on_reactor() -> None:
@@ -393,7 +404,7 @@ class RedisStateStore:
             granted, holder = self._claim(keys=[PREFIX + "lease:" + station],
                                           args=[self.server_id, user, int(self.lease_seconds * 1000)])
         except (redis.exceptions.RedisError, OSError) as error:
-            reason = f"Redis {self.url} unreachable: {error}"
+            reason = f"Redis {self.shown_url} unreachable: {error}"
             self._health("leases", False, reason)
             self._deliver(lambda: reply(PoolUnavailable(station, reason)))
             return
@@ -427,7 +438,7 @@ class RedisStateStore:
                     self._held.pop(station, None)
                     self._deliver(lambda s=station, h=holder: self._on_lease_lost(s, h))
         except (redis.exceptions.RedisError, OSError) as error:
-            self._health("leases", False, f"Redis {self.url} unreachable: {error}")
+            self._health("leases", False, f"Redis {self.shown_url} unreachable: {error}")
             return
         self._health("leases", True)
 

@@ -55,15 +55,16 @@ def open_state_store(config: Config, reactor, after_completion: Callable[[], Non
 
 
 def _open_redis(config: Config, deliver) -> tuple[StateStore, SavedState]:
-    from rccserver.server.state_redis import RedisStateStore, RedisUnavailable
+    from rccserver.server.state_redis import RedisStateStore, RedisUnavailable, shown_url
 
     state = config.state
+    shown = shown_url(state.redis_url)  # no password in the log
 
     def health(ok: bool, reason: str) -> None:
         if ok:
-            rcclog.emit("state-redis-back", redis_url=state.redis_url)
+            rcclog.emit("state-redis-back", redis_url=shown)
         else:
-            rcclog.emit("state-redis-unreachable", LogLevel.error, redis_url=state.redis_url, error=reason,
+            rcclog.emit("state-redis-unreachable", LogLevel.error, redis_url=shown, error=reason,
                         action="logons needing a new station lease are refused; saves are retried")
 
     def lease_lost(station: str, other_user: str) -> None:
@@ -72,11 +73,11 @@ def _open_redis(config: Config, deliver) -> tuple[StateStore, SavedState]:
 
     try:
         store = RedisStateStore(state.redis_url, lease_seconds=state.lease_seconds, deliver=deliver,
-                                on_failure=_log_failure(state.redis_url), on_health=health,
+                                on_failure=_log_failure(shown), on_health=health,
                                 on_lease_lost=lease_lost)
         saved = store.load(time.time())
     except RedisUnavailable as error:
-        raise StateUnavailable(f"{config.path}: state.redis_url: {state.redis_url}: "
+        raise StateUnavailable(f"{config.path}: state.redis_url: {shown}: "
                                f"Redis unreachable: {error}") from None
     store.start()
     return store, saved
@@ -86,7 +87,12 @@ def log_state_restored(config: Config, saved: SavedState, ignored: tuple[str, ..
                        registrations: tuple[int, int]) -> None:
     """What start found in the store: forwarding and DND turned on again, registrations bound
     again (and left out); stations it has settings for but the switch does not are named."""
-    where = config.state.redis_url if config.state.backend == "redis" else config.state.file or "(memory)"
+    if config.state.backend == "redis":
+        from rccserver.server.state_redis import shown_url
+
+        where = shown_url(config.state.redis_url)
+    else:
+        where = config.state.file or "(memory)"
     rcclog.emit("state-restored", file=where,
                 forwarding=sum(1 for record in saved.forwarding if record.active),
                 dnd=sum(1 for record in saved.dnd if record.on), registrations=registrations[0],

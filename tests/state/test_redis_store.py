@@ -235,3 +235,19 @@ def test_a_lease_another_user_took_meanwhile_is_reported_lost_at_the_next_renewa
     finally:
         a.close()
         b.close()
+
+
+def test_a_password_in_the_url_is_never_shown():
+    from rccserver.server.state_redis import shown_url
+
+    assert shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert shown_url("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
+    assert shown_url("rediss://rcc:s3cret@redis.example.com/1") == "rediss://rcc:***@redis.example.com/1"
+    with pytest.raises(RedisUnavailable):
+        Reactor().store("redis://:s3cret@127.0.0.1:1/0")
+    store_error = None
+    try:
+        Reactor().store("redis://:s3cret@127.0.0.1:1/0")
+    except RedisUnavailable as error:
+        store_error = str(error)
+    assert "s3cret" not in store_error
