@@ -246,6 +246,12 @@ class Runtime:
             self.metrics.watch_trunk(self.trunk)
         self.metrics.watch_registrar(stations.registrar)
         registrations.attach(stations.registrar)
+        if hasattr(self.state_store, "on_pool_registrations"):
+            def pool_registrations(sip_user, records) -> None:
+                registrations.adopt(sip_user, records)
+                stations.endpoint.refresh_timers()  # adopted bindings lapse on time
+
+            self.state_store.on_pool_registrations = pool_registrations
         self._registrations_restored = registrations.restore(self._saved_state.registrations)
         stations.endpoint.refresh_timers()  # the restored bindings lapse on time
         return stations

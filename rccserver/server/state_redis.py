@@ -184,6 +184,8 @@ class RedisStateStore:
         self._deliver = deliver
         self._on_failure = on_failure
         self.on_pool_change = on_pool_change
+        # told of each AOR's bindings another server saved (its registrar's, shared)
+        self.on_pool_registrations: Callable[[str, tuple[RegistrationRecord, ...]], None] | None = None
         self._on_health = on_health
         self._on_lease_lost = on_lease_lost
         self._writer = _client(url)
@@ -268,13 +270,17 @@ class RedisStateStore:
 
     def save_registrations(self, sip_user: str, records: tuple[RegistrationRecord, ...],
                            done: Done | None = None) -> None:
-        text = json.dumps([_registration_json(r) for r in records])
+        items = [_registration_json(r) for r in records]
+        text = json.dumps(items)
+        message = json.dumps({"server": self.server_id, "kind": "registrations", "sip_user": sip_user,
+                              "records": items})
 
         def apply(pipe) -> None:
             if records:
                 pipe.hset(PREFIX + "registrations", sip_user, text)
             else:
                 pipe.hdel(PREFIX + "registrations", sip_user)
+            pipe.publish(self._channel, message)  # the pool's other registrars take them over
 
         self._writes.put(_Write(f"registrations of {sip_user}", apply, done))
 
@@ -472,6 +478,10 @@ class RedisStateStore:
                 self._to_reactor(_forwarding_of(change["record"]))
             elif change["kind"] == "dnd":
                 self._to_reactor(DndRecord(change["station"], bool(change["on"])))
+            elif change["kind"] == "registrations" and self.on_pool_registrations is not None:
+                sip_user = str(change["sip_user"])
+                records = tuple(_registration_of(item) for item in change["records"])
+                self._deliver(lambda: self.on_pool_registrations(sip_user, records))
         except (ValueError, KeyError, TypeError):
             pass  # not ours to understand
 

@@ -73,6 +73,19 @@ class RegistrationPersistence:
         return restored, left_out
 
 
+    def adopt(self, sip_user: str, records: Iterable[RegistrationRecord]) -> None:
+        """Another server of the pool saved the AOR's bindings: this registrar takes them as
+        they are (a call arriving here then reaches a phone that registered there)."""
+        if self.registrar is None:
+            return
+        records = tuple(records)
+        now = self.clock()
+        shift = self.wall_clock() - now
+        bindings = [b for b in (_binding(record, shift) for record in records) if b is not None]
+        self.registrar.adopt_bindings(sip_user, bindings, now)
+        self._saved[sip_user] = records  # what the store holds now: no write back
+
+
 def _record(binding: Binding, extension: str, shift: float) -> RegistrationRecord:
     return RegistrationRecord(
         sip_user=binding.sip_user, extension=extension, contact=str(binding.contact),

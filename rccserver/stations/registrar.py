@@ -199,6 +199,26 @@ class Registrar:
                    granted=binding.expires_in(now))
         return True
 
+    def adopt_bindings(self, sip_user: str, bindings: Iterable[Binding], now: float) -> None:
+        """The pool's bindings of `sip_user`, saved by another server of the pool, replace
+        this registrar's: a phone that registered there is reachable from here, and one that
+        unregistered there is no longer called from here. Nothing is reported (the server
+        that took the REGISTER did), so adopting never echoes back into the store."""
+        if sip_user not in self._stations:
+            return
+        extension = self._extension_of(sip_user)
+        wanted = [binding for binding in bindings if binding.sip_user == sip_user and binding.expires_at > now]
+        for slot in list(self._slots.get(sip_user, [])):
+            if not any(uri_equal(slot.binding.contact, binding.contact) for binding in wanted):
+                self._feed(slot, BindingInput.UNREGISTER, [], extension=extension)
+        for binding in wanted:
+            slot = next((s for s in self._slots.get(sip_user, []) if uri_equal(s.binding.contact, binding.contact)), None)
+            if slot is None:
+                self.restore_binding(binding, now)
+            elif slot.binding != binding:
+                slot.binding = binding
+                self._feed(slot, BindingInput.REGISTER, [], extension=extension, granted=binding.expires_in(now))
+
     # --- time
 
     def next_deadline(self) -> float | None:

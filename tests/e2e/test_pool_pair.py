@@ -18,8 +18,7 @@ from testkit.messages import ED3
 from testkit.redisproc import RedisProcess, redis_server_path
 from testkit.testbed import write_testbed
 
-pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed "
-                                "(scripts/install-system-deps)")
+REDIS_MISSING = "redis-server is missing: run scripts/install-system-deps"
 
 LEASE_SECONDS = 3
 ALICE = ("sip:alice@example.com", "tel:+1001")
@@ -73,6 +72,7 @@ def wait_health(server, status: str) -> dict:
 
 @pytest.fixture
 def redis_server(tmp_path):
+    assert redis_server_path() is not None, REDIS_MISSING  # a missing peer fails, never skips
     server = RedisProcess(tmp_path / "redis", appendonly=True).start()
     yield server
     server.stop()

@@ -17,8 +17,13 @@ from rccserver.server.state_redis import RedisStateStore, RedisUnavailable
 from rccserver.state import DndRecord, ForwardingRecord, RegistrationRecord, SavedState, StoreError
 from testkit.redisproc import RedisProcess, redis_server_path
 
-pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed "
-                                "(scripts/install-system-deps)")
+# A missing redis-server fails these tests (never skips them): scripts/install-system-deps installs it.
+pytestmark = pytest.mark.usefixtures("redis_installed")
+
+
+@pytest.fixture
+def redis_installed():
+    assert redis_server_path() is not None, "redis-server is missing: run scripts/install-system-deps"
 
 NOW = 1_800_000_000.0
 WAIT = 15.0  # bound on waiting for a store's thread; nothing asserts on time

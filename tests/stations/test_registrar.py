@@ -407,3 +407,22 @@ def test_the_counters():
 def test_settings_that_make_no_sense_are_refused(settings):
     with pytest.raises(ValueError):
         new_registrar(**settings)
+
+
+def test_adopting_the_pools_bindings_replaces_ours_silently():
+    """Another server of the pool took the REGISTERs: its bindings become ours, none echoed."""
+    there, phone = registered()
+    phone.send(("<sip:1001@192.0.2.10:5060>", "<sip:1001@192.0.2.30:5062>"), now=0.0, expires=600)
+    here, mine = registered()
+    mine.send(("<sip:1001@192.0.2.99:5060>",), now=0.0, expires=600)
+    here.adopt_bindings("1001", there.bindings("1001"), now=10.0)
+    assert [str(b.contact) for b in here.bindings("1001")] == ["sip:1001@192.0.2.10:5060", "sip:1001@192.0.2.30:5062"]
+    assert here.registration("1001", now=10.0)["expires_in"] == 590
+    # a refresh there moves the expiry here; an unregister there removes it here
+    phone.send(("<sip:1001@192.0.2.10:5060>",), now=100.0, expires=900)
+    here.adopt_bindings("1001", there.bindings("1001"), now=100.0)
+    assert {str(b.contact): b.expires_in(100.0) for b in here.bindings("1001")}["sip:1001@192.0.2.10:5060"] == 900
+    here.adopt_bindings("1001", (), now=120.0)
+    assert here.bindings("1001") == () and here.next_deadline() is None
+    here.adopt_bindings("9999", there.bindings("1001"), now=120.0)  # no such station: nothing
+    assert here.binding_count == 0
