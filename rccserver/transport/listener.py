@@ -43,6 +43,8 @@ def source_of(host: str) -> str:
 class SipServerFactory(Factory):
     """Builds admitted inbound connections and keeps track of them."""
 
+    noisy = False  # Twisted's "Starting factory <...>" is no news for the RCCServer log
+
     def __init__(
         self,
         *,

@@ -41,6 +41,8 @@ def _peer(address: Any) -> Peer:
 
 
 class SipDatagramProtocol(DatagramProtocol):
+    noisy = False  # no "starting on port" lines in the RCCServer log
+
     def __init__(self, sink: DatagramSink, access: AccessList, on_refused: Callable[[Peer], None] | None) -> None:
         self.sink = sink
         self.access = access
