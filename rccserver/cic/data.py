@@ -74,17 +74,60 @@ class CicData:
     """Immutable after construction; lookups are O(1) dictionary reads."""
 
     def __init__(self, users: Iterable[CicUser], stations: Iterable[Station], features: Iterable[str]) -> None:
-        self.users = tuple(users)
-        self.stations = tuple(stations)
+        self._start(features)
+        self._index_users(users)
+        self._index_stations(stations)
+        self._finish()
+
+    @classmethod
+    def building(cls, features: Iterable[str]) -> CicData:
+        """An empty CicData to fill a slice at a time (add_users, add_stations), then finish()
+        before anyone reads it: a reload builds a large one without one long stall."""
+        data = cls.__new__(cls)
+        data._start(features)
+        return data
+
+    def add_users(self, users: Iterable[CicUser]) -> None:
+        self._index_users(users)
+
+    def add_stations(self, stations: Iterable[Station]) -> None:
+        self._index_stations(stations)
+
+    def finish(self) -> None:
+        self._finish()
+
+    def _start(self, features: Iterable[str]) -> None:
         self.features = frozenset(features)
-        self._by_id = {u.id: u for u in self.users}
+        self._users: list[CicUser] = []
+        self._stations: list[Station] = []
+        self._by_id: dict[str, CicUser] = {}
         self._by_account: dict[str, list[CicUser]] = {}
-        for user in self.users:
-            self._by_account.setdefault(user.nt_domain_user.lower(), []).append(user)
-        self._by_extension = {s.extension: s for s in self.stations}
-        self._by_number = {line_number(s.extension): s for s in self.stations}
-        self._by_address = {s.identification_address: s for s in self.stations if s.identification_address}
-        self._by_sip_user = {s.sip_user: s for s in self.stations if s.is_sip and s.sip_user}
+        self._by_extension: dict[str, Station] = {}
+        self._by_number: dict[str, Station] = {}
+        self._by_address: dict[str, Station] = {}
+        self._by_sip_user: dict[str, Station] = {}
+
+    def _index_users(self, users: Iterable[CicUser]) -> None:
+        by_id, by_account = self._by_id, self._by_account
+        for user in users:
+            self._users.append(user)
+            by_id[user.id] = user
+            by_account.setdefault(user.nt_domain_user.lower(), []).append(user)
+
+    def _index_stations(self, stations: Iterable[Station]) -> None:
+        for s in stations:
+            self._stations.append(s)
+            self._by_extension[s.extension] = s
+            self._by_number[line_number(s.extension)] = s
+            if s.identification_address:
+                self._by_address[s.identification_address] = s
+            if s.is_sip and s.sip_user:
+                self._by_sip_user[s.sip_user] = s
+
+    def _finish(self) -> None:
+        self.users = tuple(self._users)
+        self.stations = tuple(self._stations)
+        del self._users, self._stations
 
     def has_feature(self, name: str) -> bool:
         return name in self.features

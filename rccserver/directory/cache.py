@@ -72,6 +72,17 @@ class DirectoryCache:
         self.source = source
         self.skipped: tuple[SkippedEntry, ...] = tuple(dropped)
 
+    @classmethod
+    def from_keyed(cls, users: dict[str, DirectoryUser], source: str = "",
+                   skipped: Iterable[SkippedEntry] = ()) -> DirectoryCache:
+        """A cache over `users`, already keyed by uri_key and without duplicates (a reload
+        built them elsewhere): taken as is, not copied."""
+        cache = cls.__new__(cls)
+        cache._users = users
+        cache.source = source
+        cache.skipped = tuple(skipped)
+        return cache
+
     def lookup(self, sip_uri: str) -> DirectoryUser | None:
         return self._users.get(uri_key(sip_uri))
 
