@@ -1,6 +1,7 @@
 """The configured directory source: an LDIF export or a live LDAP / Active Directory server.
 
-Blocking. The server loads through it in a worker thread (rccserver/server/reloader.py);
+Blocking. The server loads through it at start and, on a reload, in a child process
+(rccserver/server/reload_worker.py);
 `rccserver probe` reads a user's line through it, so both see the same directory.
 """
 from __future__ import annotations

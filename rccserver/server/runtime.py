@@ -11,7 +11,6 @@ admin API reads and drives the server through admin/backend.py.
 from __future__ import annotations
 
 import gc
-import sys
 import time
 
 import attrs
@@ -34,7 +33,7 @@ from rccserver.rcc.session import SessionRegistry
 from rccserver.server import rcclog
 from rccserver.server.config import Config, is_pkcs12_path
 from rccserver.server.observers import LogObserver, MetricsObserver, Observers
-from rccserver.server.reloader import DirectoryReloader, load_directory
+from rccserver.server.reloader import ChildReloader, load_directory
 from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
 from rccserver.server.stations import StationsLine, phone_settings, trunk_route
 from rccserver.server.state_store import StateUnavailable, log_state_restored, open_state_store
@@ -51,9 +50,6 @@ from rccserver.transport.scheduler_timer import SchedulerTimer
 from rccserver.transport.tls import client_options
 
 log = Logger(namespace="rccserver.server.runtime")
-
-
-RELOAD_SWITCH_INTERVAL = 0.0002  # seconds; see Runtime.reload
 
 
 class DataError(Exception):
@@ -75,7 +71,7 @@ class DataSnapshot:
 
 
 def load_data(config: Config) -> DataSnapshot:
-    """Blocking: runs at start and, on reload, in a worker thread."""
+    """Blocking: runs at start (a reload runs the same loaders in a child process, reload_worker.py)."""
     return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
 
 
@@ -115,10 +111,8 @@ class Runtime:
             raise DataError(str(error)) from error
         directory, cic = snapshot.directory, snapshot.cic
         self.data = CurrentData(directory=directory, cic=cic)
-        self.reloader = DirectoryReloader(
-            config, reactor=self.reactor, initial=DataSnapshot(directory, cic), load=load_data,
-            expected=(DirectoryError, CicDataError, OSError),
-        )
+        self.reloader = ChildReloader(config, reactor=self.reactor, initial=DataSnapshot(directory, cic),
+                                      snapshot=DataSnapshot)
         self.occupancy = OccupancyRegistry()
         # The one timer structure of the core: endpoint, keep-alives and switch share it,
         # and the driver keeps one reactor timer for its earliest deadline.
@@ -299,7 +293,7 @@ class Runtime:
 
     # -- reload -----------------------------------------------------------------------
     def reload(self) -> defer.Deferred:
-        """Reload the directory (in a thread) and the CIC data; swap both on success."""
+        """Reload the directory and the CIC data (in a child process); swap both on success."""
         if self._reloading is not None:
             # The running reload may have read the files before this caller's edits:
             # queue one more after it; every caller queued meanwhile shares that one.
@@ -312,6 +306,9 @@ class Runtime:
             self._reloading = None
             if not outcome.ok:
                 return self._reload_failed(outcome.error)
+            log.info("reload loaded by process {pid}; rebuilt in {swap:.1f} ms of reactor time, "
+                     "longest turn {turn:.1f} ms", pid=outcome.worker_pid,
+                     swap=(self.reloader.last_swap or 0) * 1000, turn=(self.reloader.longest_slice or 0) * 1000)
             snapshot = self.reloader.current
             self.data.directory = snapshot.directory
             self.data.cic = snapshot.cic
@@ -344,17 +341,7 @@ class Runtime:
                 self.reload().addCallback(share)
             return result
 
-        # While the worker thread parses, hand the GIL back to the reactor far more often
-        # than the default 5 ms, so SIP keeps being answered during the reload.
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(RELOAD_SWITCH_INTERVAL)
-
-        def restore_switch_interval(result):
-            sys.setswitchinterval(switch_interval)
-            return result
-
         self._reloading = self.reloader.reload()
-        self._reloading.addBoth(restore_switch_interval)
         self._reloading.addCallbacks(loaded, crashed)
         self._reloading.addCallback(next_queued)
         return self._reloading
