@@ -49,7 +49,7 @@ from bench.kamailio import kamailio_binary
 from bench.sippload import sipp_binary
 from testkit.deployment import ldif_text
 from testkit.serverconfig import config_text
-from testkit.serverproc import ServerProcess, cpu_seconds, free_port
+from testkit.serverproc import ServerProcess, cpu_seconds, free_port, free_udp_and_tcp_port
 
 REALM = "rcc.example.com"
 KAMAILIO_CONFIG = Path(__file__).with_name("kamailio-registrar.cfg")
@@ -106,24 +106,9 @@ def cic_text(count: int) -> str:
     return "\n".join(parts)
 
 
-def free_udp_port() -> int:
-    """A loopback port free for UDP and TCP right now (the stations line binds both names)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free loopback port")
-
-
 def write_server(directory: Path, count: int) -> ServerProcess:
     directory.mkdir(parents=True, exist_ok=True)
-    sip_port, admin_port, stations_port = free_port(), free_port(), free_udp_port()
+    sip_port, admin_port, stations_port = free_port(), free_port(), free_udp_and_tcp_port()
     (directory / "directory.ldif").write_text(ldif_text(count))
     (directory / "cic.toml").write_text(cic_text(count))
     (directory / "rccserver.toml").write_text(
@@ -170,7 +155,7 @@ class KamailioRegistrar:
             raise RuntimeError("kamailio not found: apt-get install kamailio")
         self.binary, self.workdir, self.users, self.children = binary, workdir, users, children
         self.shm_mb = shm_mb
-        self.port = free_udp_port()
+        self.port = free_udp_and_tcp_port()
         self.process: subprocess.Popen | None = None
 
     def _write(self) -> Path:
@@ -491,7 +476,7 @@ def register(workdir: Path, name: str, target: int, users: list[tuple[str, str]]
         extra += ["-timeout", f"{int(seconds)}s"]
     if total is not None:
         extra += ["-m", str(total)]
-    return run_sipp(workdir, name, sipp_command(scenario, inf, port=port or free_udp_port(), remote=target,
+    return run_sipp(workdir, name, sipp_command(scenario, inf, port=port or free_udp_and_tcp_port(), remote=target,
                                                 extra=extra), limit_seconds=(seconds or 60))
 
 
@@ -592,7 +577,7 @@ def phase_calls(scale: Scale, work: Path, server: ServerProcess) -> list[Row]:
     first = scale.registrants
     callers = [(extension(i), password(i)) for i in range(first, first + scale.pairs)]
     callees = [(extension(i), password(i)) for i in range(first + scale.pairs, first + 2 * scale.pairs)]
-    caller_port, callee_port = free_udp_port(), free_udp_port()
+    caller_port, callee_port = free_udp_and_tcp_port(), free_udp_and_tcp_port()
     # each side's stations are registered from the port its SIPp then plays them on
     for name, users, port in (("callers", callers, caller_port), ("callees", callees, callee_port)):
         done = register(work, f"reg_{name}", server.stations_port, users, seconds=None, limit=10, port=port,

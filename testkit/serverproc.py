@@ -28,6 +28,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_udp_and_tcp_port() -> int:
+    """A loopback port free for UDP and for TCP right now (a stations line binds both)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket() as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no loopback port free for both UDP and TCP")
+
+
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> None:
     """Until something accepts on 127.0.0.1:port; RuntimeError if `process` exits first."""
     deadline = time.monotonic() + timeout

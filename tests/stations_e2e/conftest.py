@@ -5,32 +5,20 @@ CIC data and a [stations_line] on 127.0.0.1, UDP and TCP on one free port.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import socket
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from testkit.baresip import baresip_phones
+from testkit.serverproc import free_udp_and_tcp_port
 from testkit.testbed import write_testbed
 
 REALM = "rcc.example.com"
 # extension = sip_user, password
 PHONES = {"1101": "pw-1101", "1102": "pw-1102"}
-
-
-def free_udp_and_tcp_port() -> int:
-    """A loopback port that is free for UDP and for TCP right now."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no loopback port free for both UDP and TCP")
 
 
 def ha1(user: str, password: str) -> str:
@@ -51,21 +39,29 @@ def stations_line_text(port: int, *, min_expires: int = 60) -> str:
             f'realm = "{REALM}"\nmin_expires = {min_expires}\n')
 
 
-@pytest.fixture
-def stations_server(tmp_path):
-    """A started server whose stations line listens on `server.stations_port` (UDP and TCP)."""
-    server = write_testbed(tmp_path / "server")
+@contextlib.contextmanager
+def started_stations_testbed(directory: Path, cic: Callable[[str], str], config_extra: str = ""):
+    """The e2e testbed with its CIC data rewritten by `cic`, a stations line on
+    `server.stations_port` (UDP and TCP) and `config_extra`; started, and stopped at the end."""
+    server = write_testbed(directory)
     port = free_udp_and_tcp_port()
-    with open(server.workdir / "cic.toml", "a") as cic:
-        cic.write(sip_stations_text())
+    data = server.workdir / "cic.toml"
+    data.write_text(cic(data.read_text()))
     with open(server.config_path, "a") as config:
-        config.write(stations_line_text(port))
+        config.write(stations_line_text(port) + config_extra)
     server.stations_port = port
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def stations_server(tmp_path):
+    """A started server whose stations line listens on `server.stations_port` (UDP and TCP)."""
+    with started_stations_testbed(tmp_path / "server", lambda text: text + sip_stations_text()) as server:
+        yield server
 
 
 @pytest.fixture
@@ -95,18 +91,8 @@ def desk_phones_cic(text: str) -> str:
 def desk_phones_server(tmp_path):
     """A started testbed whose stations 1001-1004 are SIP stations, with a stations line on
     `server.stations_port` (UDP and TCP)."""
-    server = write_testbed(tmp_path / "server")
-    port = free_udp_and_tcp_port()
-    cic = server.workdir / "cic.toml"
-    cic.write_text(desk_phones_cic(cic.read_text()))
-    with open(server.config_path, "a") as config:
-        config.write(stations_line_text(port))
-    server.stations_port = port
-    server.start()
-    try:
+    with started_stations_testbed(tmp_path / "server", desk_phones_cic) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

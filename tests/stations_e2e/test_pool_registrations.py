@@ -3,13 +3,13 @@ through server A is reached by a call that arrives at server B, and when it unre
 at A, B stops calling it."""
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 
 from testkit.redisproc import RedisProcess, redis_server_path
-from testkit.testbed import write_testbed
-from tests.stations_e2e.conftest import free_udp_and_tcp_port, sip_stations_text, stations_line_text, PHONES
+from tests.stations_e2e.conftest import PHONES, sip_stations_text, started_stations_testbed
 
 WAIT = 30.0
 
@@ -24,20 +24,11 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def pair(tmp_path, redis_server):
-    servers = []
-    for name in ("a", "b"):
-        server = write_testbed(tmp_path / name)
-        port = free_udp_and_tcp_port()
-        with open(server.workdir / "cic.toml", "a") as cic:
-            cic.write(sip_stations_text())
-        with open(server.config_path, "a") as config:
-            config.write(stations_line_text(port))
-            config.write(f'\n[state]\nbackend = "redis"\nredis_url = "{redis_server.url}"\nlease_seconds = 3\n')
-        server.stations_port = port
-        servers.append(server.start())
-    yield servers
-    for server in servers:
-        server.stop()
+    state = f'\n[state]\nbackend = "redis"\nredis_url = "{redis_server.url}"\nlease_seconds = 3\n'
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(started_stations_testbed(tmp_path / name, lambda text: text + sip_stations_text(),
+                                                              state))
+               for name in ("a", "b")]
 
 
 def registration_at(server, extension: str):

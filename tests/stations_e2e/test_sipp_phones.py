@@ -39,9 +39,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from rccserver import csta
 from testkit.lyncclient import LyncClient
 from testkit.messages import ED3
-from testkit.testbed import write_testbed
 from tests.e2e.sipp import sipp_binary
-from tests.stations_e2e.conftest import REALM, free_udp_and_tcp_port, ha1, stations_line_text
+from tests.stations_e2e.conftest import REALM, free_udp_and_tcp_port, ha1, started_stations_testbed
 
 WAIT = 15.0  # upper bound for anything we wait for; nothing asserts on elapsed time
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -77,18 +76,8 @@ def sip_desk_cic(text: str) -> str:
 
 @pytest.fixture
 def server(tmp_path):
-    server = write_testbed(tmp_path / "server")
-    port = free_udp_and_tcp_port()
-    cic = server.workdir / "cic.toml"
-    cic.write_text(sip_desk_cic(cic.read_text()))
-    with open(server.config_path, "a") as config:
-        config.write(stations_line_text(port))
-    server.stations_port = port
-    server.start()
-    try:
+    with started_stations_testbed(tmp_path / "server", sip_desk_cic) as server:
         yield server
-    finally:
-        server.stop()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from rccserver.transport.stations_listeners import stations_listeners
 from rccserver.transport.tls import TlsConfigError
 
 from transport_support import WAIT, read_until_closed
+from testkit.serverproc import free_udp_and_tcp_port
 
 
 class StandInStations:
@@ -65,20 +66,6 @@ class StandInStations:
     def take_output(self) -> list:
         outputs, self.outputs = self.outputs, []
         return outputs
-
-
-def free_udp_and_tcp_port() -> int:
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket() as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no port free for both UDP and TCP")
 
 
 def stations_config(**changes) -> StationsLineConfig:
