@@ -26,6 +26,7 @@ from rccserver.sip.transaction import (
     ClientNonInviteInput,
     ClientTransaction,
 )
+from rccserver.sip.transaction_tables import response_input
 
 
 class ClientTransactions:
@@ -112,5 +113,5 @@ class ClientTransactions:
             return  # not ours (RFC 3261 17.1.3): drop
         if tx.dialog is not None and tx.dialog.is_live and tx.dialog.conn_id != conn_id:
             self._move_dialog(tx.dialog, conn_id)  # the connection that now reaches the peer
-        input_ = ClientNonInviteInput.RESPONSE_1XX if response.status < 200 else ClientNonInviteInput.RESPONSE_FINAL
+        input_ = response_input(False, response.status)
         self._feed_client(tx, input_, response)

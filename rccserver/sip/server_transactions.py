@@ -29,6 +29,7 @@ from rccserver.sip.transaction import (
     ServerNonInviteState,
     ServerTransaction,
 )
+from rccserver.sip.transaction_tables import tu_response_input
 
 
 class ServerTransactions:
@@ -105,16 +106,7 @@ class ServerTransactions:
             copy_record_route=tx.creates_dialog and 100 < status < 300,
         )
         data = response.to_bytes()
-        if tx.machine == "server-invite":
-            if status < 200:
-                input_ = ServerInviteInput.TU_1XX
-            elif status < 300:
-                input_ = ServerInviteInput.TU_2XX
-            else:
-                input_ = ServerInviteInput.TU_3XX_6XX
-        else:
-            input_ = ServerNonInviteInput.TU_1XX if status < 200 else ServerNonInviteInput.TU_FINAL
-        self._feed_server(tx, input_, data)
+        self._feed_server(tx, tu_response_input(tx.machine == "server-invite", status), data)
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
         for action in tx.feed(input_):

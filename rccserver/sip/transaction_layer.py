@@ -56,11 +56,12 @@ from rccserver.sip.transaction_tables import (
     Action,
     ClientInviteInput,
     ClientInviteState,
-    ClientNonInviteInput,
     Machine,
     ServerInviteInput,
     ServerInviteState,
     ServerNonInviteInput,
+    response_input,
+    tu_response_input,
 )
 from rccserver.sip.transaction_timers import Arm, Timer, TimerSettings
 
@@ -204,17 +205,7 @@ class TransactionLayer:
         if tx is None:  # no transaction of ours sent its request: dropped
             self._fire_due(now, out)
             return out
-        status = response.status
-        if tx.machine is CLIENT_INVITE:
-            if status < 200:
-                input_: enum.Enum = ClientInviteInput.RESPONSE_1XX
-            elif status < 300:
-                input_ = ClientInviteInput.RESPONSE_2XX
-            else:
-                input_ = ClientInviteInput.RESPONSE_3XX_6XX
-        else:
-            input_ = ClientNonInviteInput.RESPONSE_1XX if status < 200 else ClientNonInviteInput.RESPONSE_FINAL
-        self._feed(tx, input_, now, out, message=response)
+        self._feed(tx, response_input(tx.machine is CLIENT_INVITE, response.status), now, out, message=response)
         if tx.cancel_on_provisional and tx.state is ClientInviteState.PROCEEDING:
             self._send_cancel(tx, now, out)  # RFC 3261 9.1: only now may the CANCEL go
         self._fire_due(now, out)
@@ -249,16 +240,7 @@ class TransactionLayer:
         tx = self._server.get(key)
         if tx is None:
             return out
-        status = response.status
-        if tx.machine is SERVER_INVITE:
-            if status < 200:
-                input_: enum.Enum = ServerInviteInput.TU_1XX
-            elif status < 300:
-                input_ = ServerInviteInput.TU_2XX
-            else:
-                input_ = ServerInviteInput.TU_3XX_6XX
-        else:
-            input_ = ServerNonInviteInput.TU_1XX if status < 200 else ServerNonInviteInput.TU_FINAL
+        input_ = tu_response_input(tx.machine is SERVER_INVITE, response.status)
         self._feed(tx, input_, now, out, data=response.to_bytes())
         if tx.state is ServerInviteState.ACCEPTED and tx.ack_match is None:
             tx.ack_match = _ack_match_of(tx.request, response.to.tag)

@@ -379,6 +379,24 @@ MACHINES: Mapping[str, Mapping[tuple[enum.Enum, enum.Enum], Row]] = {
 }
 
 
+def tu_response_input(invite: bool, status: int) -> enum.Enum:
+    """The server machine's input for a response its TU sends (1xx, 2xx, 3xx-6xx)."""
+    if invite:
+        if status < 200:
+            return ServerInviteInput.TU_1XX
+        return ServerInviteInput.TU_2XX if status < 300 else ServerInviteInput.TU_3XX_6XX
+    return ServerNonInviteInput.TU_1XX if status < 200 else ServerNonInviteInput.TU_FINAL
+
+
+def response_input(invite: bool, status: int) -> enum.Enum:
+    """The client machine's input for a response that matched it."""
+    if invite:
+        if status < 200:
+            return ClientInviteInput.RESPONSE_1XX
+        return ClientInviteInput.RESPONSE_2XX if status < 300 else ClientInviteInput.RESPONSE_3XX_6XX
+    return ClientNonInviteInput.RESPONSE_1XX if status < 200 else ClientNonInviteInput.RESPONSE_FINAL
+
+
 def step(machine: str, state: enum.Enum, input_: enum.Enum) -> Row:
     """Look up one transition of the named machine; raise `InvalidTransition` if it has none."""
     return MACHINE_DEFINITIONS[machine].step(state, input_)
