@@ -171,6 +171,17 @@ class Headers:
             out.append((name, value))
         self._items = out
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the first field of `name` where it stands, leaving every other field as it is
+        (checked fields are not checked again: a proxy stamping a Via touches one field)."""
+        _check_value(name, value)
+        name = canonical_name(name)
+        for index, (item_name, _) in enumerate(self._items):
+            if item_name == name:
+                self._items[index] = (name, value)
+                return
+        raise KeyError(f"no {name} field to replace")
+
     def remove(self, name: str) -> None:
         """Remove every field called `name` (nothing happens if there is none)."""
         name = canonical_name(name)

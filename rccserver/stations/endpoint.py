@@ -51,7 +51,6 @@ from rccserver.common.clock import Scheduler, Timer
 from rccserver.common.product import PRODUCT
 from rccserver.sip.digest import DigestClient, RandomBytes
 from rccserver.sip.grammar import safe_reason, tag_of, unsupported_options
-from rccserver.sip.headers import Headers
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.parser import SipParseError, parse_message
 from rccserver.sip.routing import response_target
@@ -779,14 +778,9 @@ def _user_of(header: str | None) -> str | None:
     else:
         text = text.split(";", 1)[0].strip()
     try:
-        uri = parse_uri(text)
+        return _number_of(parse_uri(text))
     except (SipParseError, UriError, ValueError):
         return None
-    if isinstance(uri, SipUri) and uri.user:
-        return unquote(uri.user, errors="surrogateescape")
-    if isinstance(uri, TelUri):
-        return uri.number
-    return None
 
 
 def _stamp_via(request: Request, source: Address) -> None:
@@ -799,19 +793,20 @@ def _stamp_via(request: Request, source: Address) -> None:
         stamped = stamped.with_param("received", source[0])
     if stamped is via:
         return
-    items = request.headers.items()
-    index = next(i for i, (name, _) in enumerate(items) if name == "Via")
-    rest = split_header_list(items[index][1])[1:]  # more via-parms on the same line
-    items[index] = ("Via", ", ".join([str(stamped), *rest]))
-    request.headers = Headers(items)
+    rest = split_header_list(request.headers.get("Via") or "")[1:]  # more Vias on the same line
+    request.headers.replace_first("Via", ", ".join([str(stamped), *rest]))
 
 
 def _dialled(request: Request) -> str | None:
     """What the person dialled: the Request-URI's user part (or the number of a tel: URI)."""
     try:
-        uri = request.request_uri
+        return _number_of(request.request_uri)
     except SipParseError:
         return None
+
+
+def _number_of(uri) -> str | None:
+    """A SIP URI's user part (%-escapes decoded) or a tel URI's number."""
     if isinstance(uri, SipUri) and uri.user:
         return unquote(uri.user, errors="surrogateescape")
     if isinstance(uri, TelUri):

@@ -23,18 +23,18 @@ class SchedulerTimer:
     def __init__(self, reactor: IReactorTime, scheduler: Scheduler) -> None:
         self.reactor = reactor
         self.scheduler = scheduler
-        self._flushes: list[Callable[[], None]] = []
+        self._flushes: tuple[Callable[[], None], ...] = ()
         self._timer: IDelayedCall | None = None
         self._timer_at: float | None = None
 
     def add_flush(self, flush: Callable[[], None]) -> None:
         """Call `flush` (carry out what is pending: a driver's endpoint output, the RCC
         application's switch events) on every `flush()`, in the order added."""
-        self._flushes.append(flush)
+        self._flushes = (*self._flushes, flush)
 
     def flush(self) -> None:
         """Carry out everything pending on every line, then re-arm the reactor timer."""
-        for flush in list(self._flushes):
+        for flush in self._flushes:  # a tuple: no copy per input
             flush()
         self.arm()
 

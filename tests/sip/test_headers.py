@@ -140,3 +140,16 @@ def test_set_then_get_model(items, name, value):
     assert h.get(name) == value
     assert [item for item in h if item[0] != canonical_name(name)] == before
     assert sum(1 for item in h if item[0] == canonical_name(name)) == 1
+
+
+def test_replace_first_changes_one_field_where_it_stands():
+    from rccserver.sip.headers import Headers
+
+    headers = Headers([("Via", "SIP/2.0/UDP a;branch=z9hG4bK1"), ("To", "<sip:x@y>"), ("Via", "SIP/2.0/UDP b")])
+    headers.replace_first("v", "SIP/2.0/UDP a;branch=z9hG4bK1;received=10.0.0.1")
+    assert headers.items() == [("Via", "SIP/2.0/UDP a;branch=z9hG4bK1;received=10.0.0.1"), ("To", "<sip:x@y>"),
+                               ("Via", "SIP/2.0/UDP b")]
+    with pytest.raises(KeyError):
+        headers.replace_first("Route", "<sip:r>")
+    with pytest.raises(ValueError):
+        headers.replace_first("Via", "bad\r\nvalue")
