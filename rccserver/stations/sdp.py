@@ -112,7 +112,3 @@ def placeholder_offer(address: str) -> bytes:
         "v=0", f"o=rccserver 0 0 IN {family} {address}", "s=rccserver", f"c=IN {family} {address}",
         "t=0 0", "m=audio 9 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=inactive",
     ])
-
-
-def is_sdp(content_type: str | None, body: bytes) -> bool:
-    return bool(body) and (content_type or "application/sdp").split(";", 1)[0].strip().lower() == "application/sdp"

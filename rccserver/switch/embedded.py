@@ -202,10 +202,6 @@ class EmbeddedSwitch:
         """A real phone now carries the station's calls (None: simulated again)."""
         self._station(extension).terminal = terminal
 
-    def terminal_of(self, extension: str) -> StationTerminal | None:
-        station = self._stations.get(extension)
-        return station.terminal if station is not None else None
-
     def add_change_observer(self, observer: Callable[[list[SwitchEvent]], None]) -> None:
         self._change_observers.append(observer)
 
