@@ -45,11 +45,11 @@ from pathlib import Path
 
 import attrs
 
-from bench.kamailio import kamailio_binary
+from bench.kamailio import kamailio_binary, tree_cpu
 from bench.sippload import sipp_binary
 from testkit.deployment import ldif_text
 from testkit.serverconfig import config_text
-from testkit.serverproc import ServerProcess, cpu_seconds, free_port, free_udp_and_tcp_port
+from testkit.serverproc import ServerProcess, free_port, free_udp_and_tcp_port
 
 REALM = "rcc.example.com"
 KAMAILIO_CONFIG = Path(__file__).with_name("kamailio-registrar.cfg")
@@ -118,32 +118,6 @@ def write_server(directory: Path, count: int) -> ServerProcess:
     server = ServerProcess(directory / "rccserver.toml", sip_port, admin_port, count)
     server.stations_port = stations_port
     return server
-
-
-# -- CPU of a process and its children --------------------------------------------------
-
-def tree_cpu(root: int) -> float:
-    """User + system CPU of `root` and every live descendant (Kamailio forks its workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid and child not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    total = 0.0
-    for pid in tree:
-        try:
-            total += cpu_seconds(pid)
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
 
 
 # -- Kamailio as a registrar --------------------------------------------------------------

@@ -10,9 +10,33 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from testkit.serverproc import free_port, wait_for_port
+from testkit.serverproc import cpu_seconds, free_port, wait_for_port
 
 CONFIG = Path(__file__).with_name("kamailio-responder.cfg")
+
+
+def tree_cpu(root: int) -> float:
+    """User + system CPU of `root` and every live descendant (Kamailio forks its workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0.0
+    for pid in tree:
+        try:
+            total += cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def kamailio_binary() -> str | None:
@@ -49,6 +73,16 @@ class Kamailio:
             raise RuntimeError(f"kamailio did not start ({error}):\n"
                                f"{(self.workdir / 'kamailio.log').read_text(errors='replace')[-2000:]}")
         return self
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("kamailio was not started")
+        return self.process.pid
+
+    def cpu(self) -> float:
+        """CPU seconds of the main process and its forked workers so far."""
+        return tree_cpu(self.pid)
 
     def __exit__(self, *exc) -> None:
         if self.process is not None and self.process.poll() is None:
