@@ -171,3 +171,4 @@ def test_memory_is_bounded(monkeypatch):
     for n in range(50):
         check_same(base.replace(b"Call-ID: a3f0", f"Call-ID: x{n}a3f0".encode()))
         assert len(parser._VALID_VALUES) <= 8
+
