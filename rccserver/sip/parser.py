@@ -484,6 +484,35 @@ def _common_cseq(value: str) -> tuple[int, str] | None:
         return None
 
 
+# What the fast path does with a field, by its canonical name.
+_UNCHECKED = "unchecked"
+_CHECKED = "checked"  # by its `_CHECKS` entry
+_SINGLE = "single"  # checked, and a second copy must equal the first
+_CSEQ = "cseq"
+_VIA = "via"
+# Raw spelling -> (canonical name, what to do); only spellings that passed the token check.
+_FIELD_SHAPES: dict[str, tuple[str, str]] = {}
+
+
+def _learn_shape(raw_name: str) -> tuple[str, str] | None:
+    name = _learn_name(raw_name)
+    if name is None:
+        return None
+    if name == "CSeq":
+        kind = _CSEQ
+    elif name == "Via":
+        kind = _VIA
+    elif name in _SINGLE_VALUED:
+        kind = _SINGLE
+    elif name in _CHECKS:
+        kind = _CHECKED
+    else:
+        kind = _UNCHECKED
+    if len(_FIELD_SHAPES) < _KNOWN_NAMES_LIMIT:
+        _FIELD_SHAPES[raw_name] = (name, kind)
+    return name, kind
+
+
 def _parse_common_shape(data: bytes) -> Request | Response | None:
     """The message, if it has the common shape and is valid; None to let the general parser decide."""
     if type(data) is not bytes or data[:2] == b"\r\n":
@@ -500,37 +529,26 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
     if start_line is None:
         return None
 
-    known = _KNOWN_NAMES
+    shapes = _FIELD_SHAPES
     valid = _VALID_VALUES
-    checks = _CHECKS
-    single_valued = _SINGLE_VALUED
     items: list[tuple[str, str]] = []
-    first: dict[str, str] = {}
+    first: dict[str, str] = {}  # single-valued fields and the top Via
     cseq = None
     for line in lines[1:]:
         raw_name, colon, value = line.partition(":")
         if not colon:
             return None
-        name = known.get(raw_name)
-        if name is None:
-            name = _learn_name(raw_name)
-            if name is None:  # not a token (a folded line starts with blanks, so it lands here too)
+        shape = shapes.get(raw_name)
+        if shape is None:
+            shape = _learn_shape(raw_name)
+            if shape is None:  # not a token (a folded line starts with blanks, so it lands here too)
                 return None
+        name, kind = shape
         value = value.strip(" \t")
         items.append((name, value))
-        if name in single_valued:
-            previous = first.get(name)
-            if previous is None:
-                first[name] = value
-            elif previous != value:
-                return None
-            if name == "CSeq":
-                if cseq is None:
-                    cseq = _common_cseq(value)
-                    if cseq is None:
-                        return None
-                continue
-        elif name == "Via":
+        if kind is _UNCHECKED:
+            continue
+        if kind is _VIA:
             first.setdefault("Via", value)
             key = ("Via", _via_key(value))
             if key not in valid:
@@ -538,13 +556,24 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                     return None
                 _remember(key)
             continue
-        check = checks.get(name)
-        if check is not None and (name, value) not in valid:
+        if kind is not _CHECKED:  # single-valued
+            previous = first.setdefault(name, value)
+            if previous is not value:  # a later copy: must repeat the first, which was checked
+                if previous != value:
+                    return None
+                continue
+            if kind is _CSEQ:
+                cseq = _common_cseq(value)
+                if cseq is None:
+                    return None
+                continue
+        key = (name, value)
+        if key not in valid:
             try:
-                check(value)
+                _CHECKS[name](value)
             except SipParseError:
                 return None
-            _remember((name, value))
+            _remember(key)
     if cseq is None or "Via" not in first or "From" not in first or "To" not in first or "Call-ID" not in first:
         return None  # a mandatory field is missing
 
