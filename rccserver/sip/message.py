@@ -198,15 +198,6 @@ class _Message:
     def to_bytes(self) -> bytes:
         """The wire form. Content-Length is always written as len(body), in place of any
         existing one (or last); names are written in their canonical long form."""
-        fields = "\r\n".join(map(": ".join, self.headers._items))
-        if "Content-Length: " not in fields:  # so no Content-Length field: it goes last
-            text = f"{self._start_line()}\r\n{fields}\r\nContent-Length: {len(self.body)}\r\n\r\n" if fields else (
-                f"{self._start_line()}\r\nContent-Length: {len(self.body)}\r\n\r\n")
-            return text.encode("utf-8", "surrogateescape") + self.body
-        return self._to_bytes_general()
-
-    def _to_bytes_general(self) -> bytes:
-        """`to_bytes` for messages with a Content-Length field (or that text in a value)."""
         lines = [self._start_line()]
         length_line = f"Content-Length: {len(self.body)}"
         length_written = False

@@ -172,6 +172,22 @@ def test_status_line_round_trip(status, reason):
     assert (parsed.status, parsed.reason) == (status, reason)
 
 
+def _field_by_field(message) -> bytes:
+    """The serializer's rule spelt out: Content-Length as len(body) in place of the first one
+    (or last), other copies dropped, every other field as 'Name: value'."""
+    lines = [message._start_line()]
+    written = False
+    for name, value in message.headers.items():
+        if name != "Content-Length":
+            lines.append(f"{name}: {value}")
+        elif not written:
+            lines.append(f"Content-Length: {len(message.body)}")
+            written = True
+    if not written:
+        lines.append(f"Content-Length: {len(message.body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + message.body
+
+
 _field_names = st.sampled_from(["Via", "Content-Length", "To", "X-Note", "Call-ID", "Subject"])
 _field_values = st.one_of(st.sampled_from(["0", "Content-Length: 5", "a, Content-Length: 1", ""]),
                           st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=20))
@@ -180,9 +196,9 @@ _field_values = st.one_of(st.sampled_from(["0", "Content-Length: 5", "a, Content
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(_field_names, _field_values), max_size=6), st.binary(max_size=20),
        st.booleans())
-def test_to_bytes_shortcut_writes_what_the_field_by_field_serializer_writes(fields, body, request):
+def test_to_bytes_writes_what_the_field_by_field_serializer_writes(fields, body, request):
     message = Request("INFO", "sip:a@b", fields, body) if request else Response(200, None, fields, body)
-    assert message.to_bytes() == message._to_bytes_general()
+    assert message.to_bytes() == _field_by_field(message)
 
 
 @settings(max_examples=200, deadline=None)
