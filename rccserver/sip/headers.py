@@ -147,6 +147,14 @@ class Headers:
         _check_value(name, value)
         self._items.append((canonical_name(name), value))
 
+    def extend(self, items: Iterable[tuple[str, str]]) -> None:
+        """Append fields at the end, in order (each checked as `add` checks it)."""
+        append = self._items.append
+        for name, value in items:
+            _check_name(name)
+            _check_value(name, value)
+            append((canonical_name(name), value))
+
     def prepend(self, name: str, value: str) -> None:
         """Insert a field before all others (a new top Via, for instance)."""
         _check_name(name)

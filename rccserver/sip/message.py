@@ -342,20 +342,20 @@ def make_response(
     skipped, so a `SipParseError.partial` request can be answered too (if its To does
     not parse, it is copied without adding the tag).
     """
-    copied = {"Via", "From", "To", "Call-ID", "CSeq"}
-    if copy_record_route:
-        copied.add("Record-Route")
+    copied = _COPIED_WITH_RECORD_ROUTE if copy_record_route else _COPIED
     items: list[tuple[str, str]] = []
-    for name, value in request.headers._items:
-        if name not in copied:
-            continue
-        if name == "To" and to_tag is not None:
-            value = _with_to_tag(value, to_tag)
-        items.append((name, value))
+    for item in request.headers._items:
+        if item[0] in copied:
+            if to_tag is not None and item[0] == "To":
+                item = ("To", _with_to_tag(item[1], to_tag))
+            items.append(item)
     response = Response(status, reason, Headers._trusted(items), body)
-    for name, value in headers:
-        response.headers.add(name, value)
+    response.headers.extend(headers)
     return response
+
+
+_COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
+_COPIED_WITH_RECORD_ROUTE = _COPIED | {"Record-Route"}
 
 
 def _with_to_tag(value: str, to_tag: str) -> str:

@@ -37,7 +37,7 @@ from rccserver.sip.uri import (
 )
 from rccserver.sip.via import VIA_LIST, diagnose_via
 
-__all__ = ["SipParseError", "parse_message", "MANDATORY_REQUEST_HEADERS"]
+__all__ = ["SipParseError", "parse_message", "parse_message_general", "MANDATORY_REQUEST_HEADERS"]
 
 MANDATORY_REQUEST_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
 # A second copy with a different value makes the message ambiguous (RFC 4475 §3.3.8, §3.3.9).
@@ -188,6 +188,14 @@ _CHECKS: dict[str, Callable[[str], None]] = {
 
 def parse_message(data: bytes) -> Request | Response:
     """Parse one SIP message. Raises SipParseError (only) for anything invalid."""
+    message = _parse_common_shape(data)
+    if message is None:
+        message = parse_message_general(data)
+    return message
+
+
+def parse_message_general(data: bytes) -> Request | Response:
+    """The full parser: every shape RFC 3261 allows, and the reason for every refusal."""
     data = bytes(data)
     start = 0
     while data.startswith(b"\r\n", start):  # RFC 3261 §7.5: ignore CRLFs before the start line
@@ -302,6 +310,17 @@ _KNOWN_NAMES: dict[str, str] = {}
 _KNOWN_NAMES_LIMIT = 4096
 
 
+def _learn_name(raw_name: str) -> str | None:
+    """The canonical name for a raw spelling (remembered), or None if it is not a token."""
+    stripped = raw_name.rstrip(" \t")
+    if not _TOKEN_RE.fullmatch(stripped):
+        return None
+    name = canonical_name(stripped)
+    if len(_KNOWN_NAMES) < _KNOWN_NAMES_LIMIT:
+        _KNOWN_NAMES[raw_name] = name
+    return name
+
+
 def _read_fields(lines: list[str]) -> list[tuple[str, str]]:
     """Split header lines into (canonical name, value), joining folded lines.
 
@@ -322,12 +341,10 @@ def _read_fields(lines: list[str]) -> list[tuple[str, str]]:
             raise _bad(f"header line without ':' {line[:60]!r}")
         name = known.get(raw_name)
         if name is None:
-            stripped = raw_name.rstrip(" \t")
-            if not _TOKEN_RE.fullmatch(stripped):
+            name = _learn_name(raw_name)
+            if name is None:
+                stripped = raw_name.rstrip(" \t")
                 raise _bad(f"invalid header name {stripped[:60]!r}")
-            name = canonical_name(stripped)
-            if len(known) < _KNOWN_NAMES_LIMIT:
-                known[raw_name] = name
         items.append((name, value.strip(" \t")))
     return items
 
@@ -385,3 +402,203 @@ def _partial_request(request_line: str, items: list[tuple[str, str]]) -> Request
     request.body = b""
     request._cache = {}
     return request
+
+
+# --- the common-shape fast path -------------------------------------------------
+#
+# Nearly every message on the RCC line has one shape: CRLF line ends, no folding,
+# header names spelled as before, and the same From/To/Call-ID/Request-URI/Contact
+# on every request of a dialog. `_parse_common_shape` reads such a message in one
+# pass and skips the grammar checks of values it has already seen pass them (a
+# check is a pure function of the value). It never refuses anything: on any
+# doubt or error it returns None and `parse_message_general` parses the input
+# from scratch, so what is accepted and every refusal's reason stay the general
+# parser's. tests/sip/test_parser_fast_path.py checks both give the same result.
+
+# (canonical header name, value) pairs that passed their check in `_CHECKS`;
+# Via values are remembered with their branch masked (see `_via_key`).
+_VALID_VALUES: set[tuple[str, str]] = set()
+_VALID_VALUES_LIMIT = 8192
+_VALID_VALUE_MAX_LENGTH = 512  # longer values are checked every time, not remembered
+# Start line -> what its parse returned (request: method, URI, version; status: status, reason, version).
+_START_LINES: dict[str, tuple] = {}
+_START_LINES_LIMIT = 4096
+
+_BRANCH = ";branch="
+_TOKEN_RUN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+
+def _via_key(value: str) -> str:
+    """`value` with the run of token characters after its first ';branch=' replaced by one
+    fixed token. Whether a Via is well-formed does not depend on that run: '=' followed by
+    it can only begin an unquoted parameter value (a run of such characters) or sit inside
+    a quoted string, and in both any non-empty run of token characters may stand for any
+    other. So each peer's Vias, which differ per request only in the branch, share one key."""
+    at = value.find(_BRANCH)
+    if at < 0:
+        return value
+    start = at + len(_BRANCH)
+    m = _TOKEN_RUN_RE.match(value, start)
+    if m is None:
+        return value
+    return f"{value[:start]}z9hG4bK{value[m.end():]}"
+
+
+def _remember(key: tuple[str, str]) -> None:
+    if len(key[1]) > _VALID_VALUE_MAX_LENGTH:
+        return
+    if len(_VALID_VALUES) >= _VALID_VALUES_LIMIT:
+        _VALID_VALUES.clear()  # bounded: a flood of distinct values only costs re-checking
+    _VALID_VALUES.add(key)
+
+
+def _start_line(line: str) -> tuple | None:
+    """The parsed start line (remembered), or None if it does not parse."""
+    parsed = _START_LINES.get(line)
+    if parsed is None:
+        try:
+            if line[:4].upper() == "SIP/":
+                parsed = _parse_status_line(line)
+            else:
+                parsed = _parse_request_line(line)
+        except SipParseError:
+            return None
+        if len(_START_LINES) >= _START_LINES_LIMIT:
+            _START_LINES.clear()
+        _START_LINES[line] = parsed
+    return parsed
+
+
+_COMMON_METHODS = frozenset({"INFO", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE", "REGISTER",
+                             "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "PRACK", "PUBLISH"})
+
+
+def _common_cseq(value: str) -> tuple[int, str] | None:
+    """CSeq as `_parse_cseq` reads it, without the regex for '<up to 9 digits> <common method>'."""
+    number, space, method = value.partition(" ")
+    if space and method in _COMMON_METHODS and number.isascii() and number.isdigit() and len(number) <= 9:
+        return int(number), method  # 9 digits are always below 2**32
+    try:
+        return _parse_cseq(value)
+    except SipParseError:
+        return None
+
+
+# What the fast path does with a field, by its canonical name.
+_UNCHECKED = "unchecked"
+_CHECKED = "checked"  # by its `_CHECKS` entry
+_SINGLE = "single"  # checked, and a second copy must equal the first
+_CSEQ = "cseq"
+_VIA = "via"
+# Raw spelling -> (canonical name, what to do); only spellings that passed the token check.
+_FIELD_SHAPES: dict[str, tuple[str, str]] = {}
+
+
+def _learn_shape(raw_name: str) -> tuple[str, str] | None:
+    name = _learn_name(raw_name)
+    if name is None:
+        return None
+    if name == "CSeq":
+        kind = _CSEQ
+    elif name == "Via":
+        kind = _VIA
+    elif name in _SINGLE_VALUED:
+        kind = _SINGLE
+    elif name in _CHECKS:
+        kind = _CHECKED
+    else:
+        kind = _UNCHECKED
+    if len(_FIELD_SHAPES) < _KNOWN_NAMES_LIMIT:
+        _FIELD_SHAPES[raw_name] = (name, kind)
+    return name, kind
+
+
+def _parse_common_shape(data: bytes) -> Request | Response | None:
+    """The message, if it has the common shape and is valid; None to let the general parser decide."""
+    if type(data) is not bytes or data[:2] == b"\r\n":
+        return None
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = data[:end]
+    lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    # As many CRs and LFs as CRLFs split on: no bare CR or LF.
+    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
+        return None
+    start_line = _start_line(lines[0])
+    if start_line is None:
+        return None
+
+    shapes = _FIELD_SHAPES
+    valid = _VALID_VALUES
+    items: list[tuple[str, str]] = []
+    first: dict[str, str] = {}  # single-valued fields and the top Via
+    cseq = None
+    for line in lines[1:]:
+        raw_name, colon, value = line.partition(":")
+        if not colon:
+            return None
+        shape = shapes.get(raw_name)
+        if shape is None:
+            shape = _learn_shape(raw_name)
+            if shape is None:  # not a token (a folded line starts with blanks, so it lands here too)
+                return None
+        name, kind = shape
+        value = value.strip(" \t")
+        items.append((name, value))
+        if kind is _UNCHECKED:
+            continue
+        if kind is _VIA:
+            first.setdefault("Via", value)
+            key = ("Via", _via_key(value))
+            if key not in valid:
+                if not _VIA_RE.fullmatch(value):
+                    return None
+                _remember(key)
+            continue
+        if kind is not _CHECKED:  # single-valued
+            previous = first.setdefault(name, value)
+            if previous is not value:  # a later copy: must repeat the first, which was checked
+                if previous != value:
+                    return None
+                continue
+            if kind is _CSEQ:
+                cseq = _common_cseq(value)
+                if cseq is None:
+                    return None
+                continue
+        key = (name, value)
+        if key not in valid:
+            try:
+                _CHECKS[name](value)
+            except SipParseError:
+                return None
+            _remember(key)
+    if cseq is None or "Via" not in first or "From" not in first or "To" not in first or "Call-ID" not in first:
+        return None  # a mandatory field is missing
+
+    body_start = end + 4
+    length_text = first.get("Content-Length")
+    if length_text is None:
+        body = data[body_start:]
+    else:
+        length = int(length_text)
+        if length > len(data) - body_start:
+            return None
+        body = data[body_start: body_start + length]
+
+    if len(start_line) == 3 and isinstance(start_line[0], str):
+        method, uri, version = start_line
+        if cseq[1] != method:
+            return None
+        request = Request.__new__(Request)
+        request.method, request.uri, request.version = method, uri, version
+        message: Request | Response = request
+    else:
+        response = Response.__new__(Response)
+        response.status, response.reason, response.version = start_line
+        message = response
+    message.headers = Headers._trusted(items)
+    message.body = body
+    message._cache = {"CSeq": (first["CSeq"], cseq)}
+    return message

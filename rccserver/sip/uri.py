@@ -426,6 +426,16 @@ def unquote_string(text: str) -> str:
 
 def split_params(text: str) -> Params:
     """Header parameters ';a = b ; c' (already validated) -> (('a', 'b'), ('c', None))."""
+    if '"' not in text and " " not in text and "\t" not in text:
+        # Without quotes or blanks a validated list is ';name' / ';name=value' pieces, and
+        # neither a token nor an unquoted value holds ';' or '=': plain splitting reads it.
+        if not text:
+            return ()
+        pairs = []
+        for piece in text[1:].split(";"):
+            name, eq, value = piece.partition("=")
+            pairs.append((name, value) if eq else (name, None))
+        return tuple(pairs)
     return tuple((m.group("name"), m.group("value")) for m in _GENERIC_PARAM_RE.finditer(text))
 
 

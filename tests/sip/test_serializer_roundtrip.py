@@ -170,3 +170,51 @@ def test_status_line_round_trip(status, reason):
                                          ("Call-ID", "c"), ("CSeq", "1 INVITE")])
     parsed = parse_message(response.to_bytes())
     assert (parsed.status, parsed.reason) == (status, reason)
+
+
+def _field_by_field(message) -> bytes:
+    """The serializer's rule spelt out: Content-Length as len(body) in place of the first one
+    (or last), other copies dropped, every other field as 'Name: value'."""
+    lines = [message._start_line()]
+    written = False
+    for name, value in message.headers.items():
+        if name != "Content-Length":
+            lines.append(f"{name}: {value}")
+        elif not written:
+            lines.append(f"Content-Length: {len(message.body)}")
+            written = True
+    if not written:
+        lines.append(f"Content-Length: {len(message.body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + message.body
+
+
+_field_names = st.sampled_from(["Via", "Content-Length", "To", "X-Note", "Call-ID", "Subject"])
+_field_values = st.one_of(st.sampled_from(["0", "Content-Length: 5", "a, Content-Length: 1", ""]),
+                          st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_field_names, _field_values), max_size=6), st.binary(max_size=20),
+       st.booleans())
+def test_to_bytes_writes_what_the_field_by_field_serializer_writes(fields, body, request):
+    message = Request("INFO", "sip:a@b", fields, body) if request else Response(200, None, fields, body)
+    assert message.to_bytes() == _field_by_field(message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_field_names.filter(lambda name: name != "To"), _field_values), max_size=6), st.booleans(),
+       st.sampled_from([None, "t1"]))
+def test_make_response_copies_and_extends_like_add(fields, record_route, to_tag):
+    request = Request("INFO", "sip:a@b", [*fields, ("Record-Route", "<sip:p;lr>"), ("To", "<sip:a@b>")])
+    extra = [("content-type", "application/csta+xml"), ("Server", "x")]
+    response = make_response(request, 200, to_tag=to_tag, headers=extra, copy_record_route=record_route)
+    copied = {"Via", "From", "To", "Call-ID", "CSeq"} | ({"Record-Route"} if record_route else set())
+    expected = Headers()
+    for name, value in request.headers.items():
+        if name in copied:
+            if name == "To" and to_tag is not None:
+                value = f"{value};tag={to_tag}"
+            expected.add(name, value)
+    for name, value in extra:
+        expected.add(name, value)
+    assert response.headers == expected

@@ -221,3 +221,12 @@ def test_parse_never_raises_anything_else(text):
             parse(text)
         except SipParseError as exc:
             assert exc.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(s.header_params)
+def test_split_params_shortcut_reads_what_the_grammar_reads(params):
+    from rccserver.sip.uri import _GENERIC_PARAM_RE, _format_params, split_params
+
+    text = _format_params(params)
+    assert split_params(text) == tuple((m.group("name"), m.group("value")) for m in _GENERIC_PARAM_RE.finditer(text))

@@ -1,0 +1,174 @@
+"""The parser's common-shape fast path against the general parser on the same input.
+
+`parse_message` tries `_parse_common_shape` first; it must either give exactly what
+`parse_message_general` gives (same start line, header fields in order, body) or
+decline (None), and then the general parser's answer, refusal reason included,
+is what the caller sees. The fast path remembers values that passed their checks,
+so the properties run both with the memory warm (from earlier examples) and cold.
+"""
+import pathlib
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sip_strategies as s
+from rccserver.sip import parser
+from rccserver.sip.message import Request
+from rccserver.sip.parser import SipParseError, parse_message, parse_message_general
+from rccserver.sip.via import VIA_LIST
+from testkit.messages import CSTA_BODY, lync_info, sipe_invite
+
+CORPORA = pathlib.Path(__file__).resolve().parents[1] / "data"
+_VIA_RE = re.compile(VIA_LIST)
+
+
+
+def _request(method: str, cseq: int, to_tag, branch: str, body: bytes = b"") -> bytes:
+    """An in-dialog request as the RCC bench sends it (compact and odd spellings included)."""
+    to = "<sip:rcc@rcc.example.com>" + (f";tag={to_tag}" if to_tag else "")
+    return (
+        f"{method} sip:rcc@rcc.example.com;transport=tcp SIP/2.0\r\n"
+        f"v: SIP/2.0/TLS fe1.example.com:5061;branch={branch}\r\nMax-Forwards: 70\r\n"
+        f'f: "Alice" <sip:alice@example.com>;tag=9708e2df90;epid=bd23d94254\r\nTO : {to}\r\n'
+        f"Call-ID: a3f0077597a645ed91dfed3bf7e88d93\r\nCSeq: {cseq} {method}\r\n"
+        f"Contact: <sip:alice@10.0.0.5:51063;transport=tls>\r\nContent-Type: application/csta+xml\r\n"
+        f"Supported: timer\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+OK_200 = (
+    b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS 10.9.9.9:11001;branch=z9hG4bKev1\r\n"
+    b"From: <sip:rcc@rcc.example.com>;tag=abc\r\nTo: <sip:alice@example.com>;tag=9708e2df90\r\n"
+    b"Call-ID: a3f0077597a645ed91dfed3bf7e88d93\r\nCSeq: 7 INFO\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def _seeds() -> list[bytes]:
+    files = [path for kind in ("valid", "semantic", "invalid") for path in sorted((CORPORA / "rfc4475" / kind).glob("*.dat"))]
+    common = [lync_info(), lync_info(cseq=12), sipe_invite(), OK_200,
+              _request("INFO", 3, "tag1", "z9hG4bKinfo1", CSTA_BODY), _request("INVITE", 1, None, "z9hG4bKinv", CSTA_BODY)]
+    return common + [p.read_bytes() for p in files]
+
+
+SEEDS = _seeds()
+
+
+def outcome(parse, data: bytes):
+    """What a parse gives, in comparable form."""
+    try:
+        message = parse(data)
+    except SipParseError as exc:
+        partial = exc.partial
+        return ("refused", exc.status, exc.reason,
+                None if partial is None else (partial.method, partial.uri, partial.headers.items()))
+    start = (message.method, message.uri, message.version) if isinstance(message, Request) else (
+        message.status, message.reason, message.version)
+    return ("parsed", type(message).__name__, start, message.headers.items(), message.body)
+
+
+def check_same(data: bytes) -> None:
+    general = outcome(parse_message_general, data)
+    fast = parser._parse_common_shape(data)
+    if fast is not None:
+        assert outcome(lambda _: fast, data) == general
+        assert fast.cseq == parse_message_general(data).cseq  # the CSeq the fast path remembered
+    assert outcome(parse_message, data) == general
+
+
+@st.composite
+def mutated(draw) -> bytes:
+    """A seed message with a few edits, most of them keeping the common shape."""
+    data = bytearray(draw(st.sampled_from(SEEDS[:6]) | st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["flip", "insert", "delete", "dup", "branch"]))
+        pos = draw(st.integers(0, max(0, len(data) - 1)))
+        if kind == "flip" and data:
+            data[pos] = draw(st.sampled_from(b" \t\r\n:;,<>\"\\@%=/?[]0\x00\xff9-aZ" + bytes([data[pos] ^ 0x20])))
+        elif kind == "insert":
+            data[pos:pos] = draw(st.sampled_from([b"\r\n", b" ", b";", b",", b"\"", b"<", b">", b":", b"\r\n ",
+                                                  b"%", b"\x00", b"\xc3", b"99999999999", b"-", b"\r\n\r\n",
+                                                  b"\r\nCSeq: 9 INFO", b"\r\nVia: SIP/2.0/TCP h;branch=x",
+                                                  b"\r\nContent-Length: 5", b"\r\nv: x", b"\r"]))
+        elif kind == "delete":
+            del data[pos: pos + draw(st.integers(1, 8))]
+        elif kind == "dup":
+            end = min(len(data), pos + draw(st.integers(1, 40)))
+            data[pos:pos] = data[pos:end]
+        elif kind == "branch":
+            at = data.find(b";branch=")
+            if at >= 0:
+                at += len(b";branch=")
+                data[at:at] = draw(st.text(s.TOKEN_CHARS + ' ";,:[]\\=', max_size=6)).encode()
+    return bytes(data)
+
+
+@pytest.mark.parametrize("data", SEEDS[:6], ids=["lync-info", "lync-info-12", "sipe-invite", "200-ok", "info", "invite"])
+def test_common_messages_take_the_fast_path(data):
+    parser._parse_common_shape(data)  # learns the header spellings and values
+    assert parser._parse_common_shape(data) is not None
+    check_same(data)
+
+
+@pytest.mark.parametrize("data", SEEDS)
+def test_seed_corpus_same_either_way(data):
+    check_same(data)
+    check_same(data)  # second time with the values remembered
+
+
+@settings(max_examples=600, deadline=None)
+@given(mutated())
+def test_fast_path_agrees_with_the_general_parser(data):
+    check_same(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mutated())
+def test_fast_path_agrees_with_nothing_remembered(data):
+    parser._VALID_VALUES.clear()
+    parser._START_LINES.clear()
+    check_same(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SEEDS[:6]), st.text(s.TOKEN_CHARS + ' ";,:[]\\=\t@<>', max_size=8))
+def test_a_remembered_via_does_not_admit_a_different_bad_branch(seed, branch):
+    check_same(seed)  # the seed's Via is now remembered
+    at = seed.find(b";branch=") + len(b";branch=")
+    check_same(seed[:at] + branch.encode() + seed[at:])
+    check_same(seed[:at] + branch.encode() + seed[at + 1:])
+
+
+_via_texts = st.builds(str, s.vias)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_via_texts, st.text(s.TOKEN_CHARS + ' ";,:[]\\=\t', max_size=10), st.integers(0, 200))
+def test_masking_the_branch_keeps_a_via_valid_or_invalid(via, inserted, where):
+    where = min(where, len(via))
+    for text in (via, f"{via};branch={inserted}", via[:where] + ";branch=" + inserted + via[where:]):
+        assert bool(_VIA_RE.fullmatch(text)) == bool(_VIA_RE.fullmatch(parser._via_key(text)))
+
+
+def test_bad_input_in_the_common_shape_gets_the_general_reason():
+    good = lync_info()
+    parse_message(good)
+    bad = good.replace(b"CSeq: 3 INFO", b"CSeq: 3 INVITE")
+    with pytest.raises(SipParseError) as caught:
+        parse_message(bad)
+    assert "does not match the request method" in caught.value.reason
+    assert caught.value.partial is not None
+    bad_via = good.replace(b";branch=z9hG4bK7a1c0f2e9d", b";branch=z9hG4bK7a1c0f2e9d\"")
+    assert parser._parse_common_shape(bad_via) is None
+    with pytest.raises(SipParseError, match="malformed Via"):
+        parse_message(bad_via)
+
+
+def test_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(parser, "_VALID_VALUES_LIMIT", 8)
+    base = _request("INFO", 3, "t", "z9hG4bKa", CSTA_BODY)
+    for n in range(50):
+        check_same(base.replace(b"Call-ID: a3f0", f"Call-ID: x{n}a3f0".encode()))
+        assert len(parser._VALID_VALUES) <= 8
+
