@@ -100,6 +100,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
         self._client_tx: dict[str, ClientTransaction] = {}
         self._dialogs: dict[tuple[str, str, str | None], Dialog] = {}
         self._pending_sends: dict[object, Callable[[str], None]] = {}
+        self._trailers: dict[tuple[str, tuple[tuple[str, str], ...]], str | None] = {}  # see _trailer_text
         self._outputs: list[Output] = []
         self._send_seq = itertools.count()
 

@@ -111,7 +111,7 @@ class ClientTransaction:
 
     branch: str
     method: str
-    request: Any  # rccserver.sip.message.Request
+    call_id: str  # for the outcomes that carry no response
     on_outcome: Callable[[Any], None]
     dialog: Any = None
     state: ClientNonInviteState = ClientNonInviteState.TRYING
