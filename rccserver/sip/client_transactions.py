@@ -30,8 +30,6 @@ from rccserver.sip.transaction_tables import response_input
 
 
 FAST_METHODS = frozenset({"INFO", "UPDATE", "BYE", "OPTIONS", "NOTIFY", "MESSAGE"})
-TRAILER_CACHE_SIZE = 64
-_MISSING = object()
 
 
 def _plain_uri(uri: str) -> bool:
@@ -126,12 +124,12 @@ class ClientTransactions:
         Event INFOs are most of what the server sends, so the common case is written
         straight out: the dialog's fields were checked when the peer's messages were
         parsed, and the trailing headers (User-Agent and the caller's, the same few
-        tuples every time) are checked and rendered once (`_trailer_text`). Anything
+        tuples every time) are checked and rendered once (`RenderedFields`). Anything
         else (a method or Request-URI the fast path does not vouch for, a caller's
         Content-Length) goes through `general_in_dialog_request`, byte for byte the
         same form (tests compare the two)."""
-        trailer = self._trailer_text(headers)
-        if trailer is None or method not in FAST_METHODS or not _plain_uri(request_uri):
+        trailer = self._request_fields.lines((("User-Agent", self.user_agent), *headers))
+        if trailer is None or method not in FAST_METHODS or not _plain_uri(request_uri) or type(body) is not bytes:
             return general_in_dialog_request(
                 dialog, method, request_uri, routes, via, cseq, self.user_agent, headers, body
             ).to_bytes()
@@ -141,27 +139,6 @@ class ClientTransactions:
             f"From: {dialog.local_party()}\r\nTo: {dialog.remote_party()}\r\nCall-ID: {dialog.call_id}\r\n"
             f"CSeq: {cseq} {method}\r\n{route_text}{trailer}Content-Length: {len(body)}\r\n\r\n"
         ).encode("utf-8", "surrogateescape") + body
-
-    def _trailer_text(self, headers: tuple[tuple[str, str], ...]) -> str | None:
-        """User-Agent and the caller's headers as wire lines, checked and rendered once per
-        distinct tuple (the application passes the same constants every time); None when
-        they hold a Content-Length (to_bytes puts it in that place: the general path)."""
-        key = (self.user_agent, headers)
-        cache = self._trailers
-        try:
-            text = cache.get(key, _MISSING)
-        except TypeError:  # not a tuple of pairs of strings: the general path says why
-            return None
-        if text is _MISSING:
-            checked = Headers([("User-Agent", self.user_agent), *headers])  # raises as the general path does
-            items = checked.items()
-            text = None if any(name == "Content-Length" for name, _ in items) else "".join(
-                f"{name}: {value}\r\n" for name, value in items
-            )
-            if len(cache) >= TRAILER_CACHE_SIZE:
-                cache.clear()  # bounded: an application inventing headers per request gains nothing
-            cache[key] = text
-        return text  # type: ignore[return-value]
 
     def _client_send_failed(self, tx: ClientTransaction, reason: str) -> None:
         if not tx.terminated:
