@@ -72,6 +72,9 @@ TIMER_B_F_H = TimerSettings().timeout  # 32 s: INVITE/non-INVITE client timeout 
 TIMER_L = TimerSettings().timeout  # RFC 6026: how long the accepted INVITE waits for its ACK
 
 
+_SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
+
+
 @attrs.define(slots=True, eq=False)
 class ServerTransaction:
     """One of the endpoint's server transactions; `machine` names its table."""
@@ -106,7 +109,7 @@ class ServerTransaction:
 
     @property
     def terminated(self) -> bool:
-        return self.state.name == "TERMINATED"
+        return self.state in _SERVER_TERMINATED  # a set lookup: Enum.name is a descriptor call
 
 
 @attrs.define(slots=True, eq=False)
