@@ -38,6 +38,7 @@ from rccserver.sip.grammar import safe_reason, tag_of, unsupported_options, uri_
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.outputs import Close, Connection, Output, Send, SendTo, Target
 from rccserver.sip.parser import SipParseError, parse_message
+from rccserver.sip.rendered_fields import RenderedFields
 from rccserver.sip.routing import contact_uri
 from rccserver.sip.server_transactions import ServerTransactions
 from rccserver.sip.transaction import (
@@ -100,6 +101,10 @@ class Endpoint(ServerTransactions, ClientTransactions):
         self._client_tx: dict[str, ClientTransaction] = {}
         self._dialogs: dict[tuple[str, str, str | None], Dialog] = {}
         self._pending_sends: dict[object, Callable[[str], None]] = {}
+        # Constant header tuples checked and rendered once: ours (User-Agent + the
+        # application's) after a request, the application's (+ Server) after a response.
+        self._request_fields = RenderedFields()
+        self._response_fields = RenderedFields()
         self._outputs: list[Output] = []
         self._send_seq = itertools.count()
 
@@ -267,12 +272,12 @@ class Endpoint(ServerTransactions, ClientTransactions):
             self._feed_server(tx, retransmission)
             return
 
-        tx = self._new_server_tx(key, conn_id, request)
+        tx = self._new_server_tx(key, conn_id, request, to_tag is not None)
         if method not in self._allowed:
             self._respond(tx, 501, headers=(("Allow", self._allow_header),))
             return
         scheme = request.uri.split(":", 1)[0]
-        if scheme.lower() not in SIP_SCHEMES:
+        if scheme not in SIP_SCHEMES and scheme.lower() not in SIP_SCHEMES:
             self._respond(tx, 416, f"Unsupported URI Scheme {scheme!r}")
             return
         if method == "CANCEL":

@@ -15,7 +15,7 @@ from typing import Iterable
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
 from rccserver.sip.grammar import tag_of
-from rccserver.sip.message import Request, make_response
+from rccserver.sip.message import Request, make_response, reason_phrase
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
 from rccserver.sip.transaction import (
@@ -32,14 +32,19 @@ from rccserver.sip.transaction import (
 from rccserver.sip.transaction_tables import tu_response_input
 
 
+# What a response repeats from its request (RFC 3261 8.2.6.2), as make_response copies it.
+_COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
+
+
 class ServerTransactions:
     """Mixed into Endpoint: uses its connections, timers, outputs and dialog methods."""
 
-    def _new_server_tx(self, key: ServerKey, conn_id: int, request: Request) -> ServerTransaction:
+    def _new_server_tx(self, key: ServerKey, conn_id: int, request: Request, request_tagged: bool | None = None) -> ServerTransaction:
         if request.method == "INVITE":
             tx = ServerTransaction("server-invite", key, ServerInviteState.PROCEEDING, conn_id, request)
         else:
             tx = ServerTransaction("server-non-invite", key, ServerNonInviteState.TRYING, conn_id, request)
+        tx.request_tagged = request_tagged
         self._server_tx[key] = tx
         return tx
 
@@ -91,22 +96,52 @@ class ServerTransactions:
         body: bytes = b"",
     ) -> None:
         request = tx.request
+        headers = tuple(headers)  # read twice when the general path has to build it
         to_tag = None
-        if status != 100 and tag_of(request.headers.get("To"), lambda: request.to) is None:
+        tagged = tx.request_tagged
+        if tagged is None and status != 100:
+            tagged = tx.request_tagged = tag_of(request.headers.get("To"), lambda: request.to) is not None
+        if status != 100 and not tagged:
             if tx.to_tag is None:
                 tx.to_tag = new_tag()
             to_tag = tx.to_tag
-        response = make_response(
-            request,
-            status,
-            reason,
-            to_tag=to_tag,
-            headers=[*headers, ("Server", self.user_agent)],
-            body=body,
-            copy_record_route=tx.creates_dialog and 100 < status < 300,
-        )
-        data = response.to_bytes()
+        creates = tx.creates_dialog and 100 < status < 300
+        data = None
+        if to_tag is None and not creates:
+            data = self._in_dialog_response_bytes(request, status, reason, headers, body)
+        if data is None:
+            data = make_response(
+                request,
+                status,
+                reason,
+                to_tag=to_tag,
+                headers=[*headers, ("Server", self.user_agent)],
+                body=body,
+                copy_record_route=creates,
+            ).to_bytes()
         self._feed_server(tx, tu_response_input(tx.machine == "server-invite", status), data)
+
+    def _in_dialog_response_bytes(
+        self, request: Request, status: int, reason: str | None, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> bytes | None:
+        """`make_response(...).to_bytes()` written straight out, for the common case: the
+        request's To has its tag already (every answer in a dialog), no Record-Route to
+        copy. The copied fields were checked by the parser; the application's fields
+        (+ Server) are checked and rendered once (`RenderedFields`). None when the
+        general path must build it (and say what is wrong)."""
+        if type(body) is not bytes or type(status) is not int or not 100 <= status <= 699:
+            return None
+        if reason is None:
+            reason = reason_phrase(status)
+        elif "\r" in reason or "\n" in reason:
+            return None
+        trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
+        if trailer is None:
+            return None
+        copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers.items() if name in _COPIED])
+        return (
+            f"SIP/2.0 {status} {reason}\r\n{copied}{trailer}Content-Length: {len(body)}\r\n\r\n"
+        ).encode("utf-8", "surrogateescape") + body
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
         for action in tx.feed(input_):
@@ -148,8 +183,10 @@ class ServerTransactions:
         if tx.timer is not None:
             tx.timer.cancel()
             tx.timer = None
-        if self._server_tx.get(tx.key) is tx:
-            del self._server_tx[tx.key]
+        table = self._server_tx
+        other = table.pop(tx.key, None)  # one hash of the key; put back what is not ours
+        if other is not None and other is not tx:
+            table[tx.key] = other
         if tx.send_key is not None:
             self._pending_sends.pop(tx.send_key, None)
         if tx.dialog is not None and tx.dialog.pending_invite is tx and tx.state is ServerInviteState.TERMINATED:

@@ -72,6 +72,9 @@ TIMER_B_F_H = TimerSettings().timeout  # 32 s: INVITE/non-INVITE client timeout 
 TIMER_L = TimerSettings().timeout  # RFC 6026: how long the accepted INVITE waits for its ACK
 
 
+_SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
+
+
 @attrs.define(slots=True, eq=False)
 class ServerTransaction:
     """One of the endpoint's server transactions; `machine` names its table."""
@@ -88,13 +91,17 @@ class ServerTransaction:
     timer: Any = None  # the endpoint's handle for the running timer
     session_timer: Any = None  # negotiated RFC 4028 timer to apply on our 2xx
     creates_dialog: bool = False  # an initial INVITE
+    request_tagged: bool | None = None  # the request's To has a tag (None: not read yet)
     send_key: object = None  # key of an outstanding SendTo of our response
 
     def feed(self, input_: enum.Enum) -> tuple[Action, ...]:
         """One transition.  The endpoint runs on TCP/TLS, where Timer I is zero:
         Confirmed ends at once, so its Timer I input is fed here (the endpoint
         has no timer for it).  Timers G (not on TCP/TLS) need nothing either."""
-        self.state, actions = step(self.machine, self.state, input_)
+        row = MACHINES[self.machine].get((self.state, input_))  # the table itself: one lookup per input
+        if row is None:
+            raise InvalidTransition(self.machine, self.state, input_)
+        self.state, actions = row
         if Action.START_TIMER_I in actions:
             self.state, after = step(self.machine, self.state, ServerInviteInput.TIMER_I)
             actions += after
@@ -102,7 +109,7 @@ class ServerTransaction:
 
     @property
     def terminated(self) -> bool:
-        return self.state.name == "TERMINATED"
+        return self.state in _SERVER_TERMINATED  # a set lookup: Enum.name is a descriptor call
 
 
 @attrs.define(slots=True, eq=False)
@@ -111,14 +118,17 @@ class ClientTransaction:
 
     branch: str
     method: str
-    request: Any  # rccserver.sip.message.Request
+    call_id: str  # for the outcomes that carry no response
     on_outcome: Callable[[Any], None]
     dialog: Any = None
     state: ClientNonInviteState = ClientNonInviteState.TRYING
     timer: Any = None
 
     def feed(self, input_: ClientNonInviteInput) -> tuple[Action, ...]:
-        self.state, actions = step("client-non-invite", self.state, input_)  # type: ignore[assignment]
+        row = CLIENT_NON_INVITE_TABLE.get((self.state, input_))
+        if row is None:
+            raise InvalidTransition("client-non-invite", self.state, input_)
+        self.state, actions = row  # type: ignore[assignment]
         return actions
 
     @property

@@ -5,6 +5,12 @@ handed to the `ConnectionSink`, a CRLFCRLF ping is answered with CRLF here, and 
 framing error is handed to the sink (which may answer 400) before the
 connection is closed.
 
+One received chunk is one batch: after the messages of a chunk (and before a
+ping's answer, so replies keep their order) the sink hears `chunk_received` and
+carries out what they gave once, not per message; whatever the connection is
+asked to write meanwhile goes out as one transport write (one TLS record, one
+idle-timer reset) when the chunk is done.
+
 Life of a connection, as a table (`_TRANSITIONS`):
 
     CONNECTING --made(tcp)--> OPEN
@@ -56,6 +62,8 @@ class ConnectionSink(TypingProtocol):
 
     def connection_made(self, conn: SipConnection) -> None: ...
     def message_received(self, conn: SipConnection, data: bytes) -> None: ...
+    # Optional: every message of one received chunk has been handed over (see above).
+    # def chunk_received(self, conn: SipConnection) -> None: ...
     def framing_error(self, conn: SipConnection, error: FramingError) -> None: ...
     def connection_lost(self, conn: SipConnection, reason: str) -> None: ...
 
@@ -180,6 +188,9 @@ class SipStreamProtocol(Protocol):
         self._idle: IDelayedCall | None = None
         self._header: IDelayedCall | None = None
         self._grace: IDelayedCall | None = None
+        # Writes held back while a received chunk is handled (None: write at once).
+        self._held: list[bytes] | None = None
+        self._chunk_received = getattr(sink, "chunk_received", None)
 
     # -- state table --------------------------------------------------------
     def _move(self, event: Event) -> None:
@@ -222,19 +233,40 @@ class SipStreamProtocol(Protocol):
             return  # closing: the framer is dead or we no longer listen
         self._restart_idle()
         events = self.framer.feed(data)
+        if not events:
+            self._after_chunk(events)
+            return
+        self._held = []
+        try:
+            self._deliver(events)
+        finally:
+            self._write_held()
+
+    def _deliver(self, events: list) -> None:
+        chunk_received = self._chunk_received
+        pending = False  # messages handed over since the sink last heard chunk_received
         for event in events:
             if self.state is not State.OPEN:
-                return
+                break
             if isinstance(event, FramedMessage):
                 self.sink.message_received(self.connection, event.data)
+                pending = chunk_received is not None
             elif isinstance(event, KeepAlive):
+                if pending:  # answers to the messages before the ping go first
+                    pending = False
+                    chunk_received(self.connection)  # type: ignore[misc]
                 self._write(PONG)
             elif isinstance(event, FramingError):
+                pending = False  # the sink carries out everything with its answer
                 self.sink.framing_error(self.connection, event)
                 self.close(f"framing error: {event.reason}")
                 return
-        if self.state is not State.OPEN:
-            return
+        if pending:
+            chunk_received(self.connection)  # type: ignore[misc]
+        if self.state is State.OPEN:
+            self._after_chunk(events)
+
+    def _after_chunk(self, events: list) -> None:
         if self.framer.buffered == 0:
             self._cancel("_header")
         elif events or self._header is None:
@@ -281,8 +313,18 @@ class SipStreamProtocol(Protocol):
         self._write(data)
 
     def _write(self, data: bytes) -> None:
+        if self._held is not None:
+            self._held.append(data)
+            return
         self._restart_idle()
         self.transport.write(data)
+
+    def _write_held(self) -> None:
+        """Write what the chunk being handled gave, in one piece."""
+        held, self._held = self._held, None
+        if held and self.state in (State.OPEN, State.CLOSING):
+            self._restart_idle()
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     def close(self, reason: str) -> None:
         """Flush what is queued, then close; abort if the peer does not read within close_grace."""
@@ -293,6 +335,7 @@ class SipStreamProtocol(Protocol):
         self._cancel("_idle")
         self._cancel("_header")
         self._grace = self.clock.callLater(self.limits.close_grace, self._abort, reason)
+        self._write_held()  # queued before the close: the peer still gets it
         self.transport.loseConnection()
 
     def _abort(self, reason: str) -> None:

@@ -9,6 +9,9 @@ send a datagram. Both endpoints keep their timers in the server's one
 Scheduler, whose single reactor timer is a `SchedulerTimer` shared by the
 drivers. A flush, after every input and every tick, goes through it: it carries
 out every line's output, since one line's input may give output on the other.
+The messages of one received chunk are one input: the connection says when it
+has handed them all over (`chunk_received`), and one flush carries out what they
+gave, in the order the endpoint queued it.
 """
 from __future__ import annotations
 
@@ -54,7 +57,10 @@ class EndpointDriver:
         self.flush()
 
     def message_received(self, conn, data: bytes) -> None:
+        # Carried out by chunk_received, once for every message of the chunk.
         self.endpoint.receive(conn.conn_id, data)
+
+    def chunk_received(self, conn) -> None:
         self.flush()
 
     def framing_error(self, conn, error) -> None:
