@@ -44,9 +44,9 @@ def timestamp(epoch: float) -> str:
     """ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.123Z.
 
     The same text as datetime.fromtimestamp(epoch, utc).strftime(...) with the microseconds
-    cut to milliseconds (tests/rcclog/test_rcclog_fast_paths.py compares the two); the date and time of day
-    are formatted once per second, since every line of that second shares them."""
-    global _stamp_second, _stamp_text
+    cut to milliseconds (tests/rcclog/test_rcclog_fast_paths.py compares the two); the date
+    and time of day are formatted once per second, since every line of that second shares them."""
+    global _stamp
     # datetime.fromtimestamp's own split: microseconds rounded half to even, carried into the second
     fraction, whole = math.modf(epoch)
     micros = round(fraction * 1e6)
@@ -56,14 +56,14 @@ def timestamp(epoch: float) -> str:
     elif micros < 0:
         micros += 1_000_000
         whole -= 1.0
-    if whole != _stamp_second:
-        _stamp_text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        _stamp_second = whole
-    return f"{_stamp_text}.{micros // 1000:03d}Z"
+    second, text = _stamp  # one tuple, read and replaced whole: safe if another thread logs too
+    if whole != second:
+        text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _stamp = (whole, text)
+    return f"{text}.{micros // 1000:03d}Z"
 
 
-_stamp_second: float | None = None  # the second _stamp_text shows
-_stamp_text = ""
+_stamp: tuple[float | None, str] = (None, "")  # the last second formatted, and its text
 
 
 def fields_text(kind: str, fields: Mapping[str, Any]) -> str:
