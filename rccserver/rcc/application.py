@@ -15,7 +15,7 @@ monitored station (rcc/eventmap.py) and keep-alive INFOs with SystemStatus.
 """
 from __future__ import annotations
 
-import secrets
+import os
 from typing import Any, Callable, Protocol
 
 import attrs
@@ -44,6 +44,40 @@ class CurrentData:
 
     directory: Any  # rccserver.directory.cache.DirectoryCache
     cic: Any  # rccserver.cic.data.CicData
+
+
+class SessionIds:
+    """Unguessable session ids (16 hex digits, as secrets.token_hex(8) gives), cut from one
+    os.urandom draw per 512 logons: each draw is a system call, several us on its own."""
+
+    _IDS_PER_DRAW = 512
+
+    def __init__(self) -> None:
+        self._random = b""
+        self._at = 0
+
+    def next(self) -> str:
+        at = self._at
+        if at >= len(self._random):
+            self._random = os.urandom(8 * self._IDS_PER_DRAW)
+            at = 0
+        self._at = at + 8
+        return self._random[at:at + 8].hex()
+
+
+class LogonAnswers:
+    """The RequestSystemStatusResponse body of every accepted logon, encoded once per CSTA
+    namespace by the codec (it never varies) instead of once per logon."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[Any, bytes] = {}
+
+    def body(self, namespace) -> bytes:
+        body = self._bodies.get(namespace)
+        if body is None:
+            body = csta.encode(csta.RequestSystemStatusResponse(system_status="normal"), namespace)
+            self._bodies[namespace] = body
+        return body
 
 
 class RccObserver(Protocol):
@@ -129,6 +163,8 @@ class RccApplication:
         # The pool's station leases (SPEC 11): a logon takes one before its 200; LocalLeases alone.
         self.leases: StationLeases = leases or LocalLeases()
         self._leased: set[str] = set()  # stations whose lease this server holds
+        self._session_ids = SessionIds()
+        self._logon_answers = LogonAnswers()
         self.sessions = SessionRegistry()
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)
@@ -169,7 +205,7 @@ class RccApplication:
             line=message.line if csta_ok else None,
             from_uri=str(request.from_.uri),
         )
-        session_id = secrets.token_hex(8)
+        session_id = self._session_ids.next()
         data = self.data
         decision = decide_logon(attempt, data.directory, data.cic, self.occupancy)
         if not (decision.ok and decision.station is not None):
@@ -218,11 +254,7 @@ class RccApplication:
                 headers=[("Warning", warning_header(decision, self.domain_name))],
             )
             return
-        incoming.respond(
-            200,
-            headers=CSTA_HEADERS,
-            body=csta.encode(csta.RequestSystemStatusResponse(system_status="normal"), namespace),
-        )
+        incoming.respond(200, headers=CSTA_HEADERS, body=self._logon_answers.body(namespace))
         dialog = incoming.dialog
         if dialog is None:  # cancelled before our 200 went out: no dialog, give the station back
             if decision.station is not None:

@@ -68,68 +68,80 @@ def _media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _refused(code: str, detail: str, **facts) -> LogonDecision:
+    return LogonDecision(code=code, sip_status=STATUS[code], detail=detail, **facts)
+
+
 def decide_logon(attempt: LogonAttempt, directory: DirectoryCache, cic: CicData,
                  occupancy: OccupancyRegistry) -> LogonDecision:
-    facts: dict = {"lync_uri": attempt.from_uri, "line": attempt.line}
-
-    def refuse(code: str, detail: str, status: int | None = None, **more) -> LogonDecision:
-        return LogonDecision(code=code, sip_status=status or STATUS[code], detail=detail, **{**facts, **more})
-
-    if _media_type(attempt.content_type) != CSTA_CONTENT_TYPE:
-        return refuse(BAD_REQUEST, f"body type {attempt.content_type or 'none'} is not {CSTA_CONTENT_TYPE}",
-                      status=UNSUPPORTED_MEDIA_TYPE)
+    # A refusal carries the facts found so far, passed by name; the line's number is worked
+    # out once (it is compared with the directory's line and is a remote logon's number).
+    lync_uri, line = attempt.from_uri, attempt.line
+    content_type = attempt.content_type
+    if content_type != CSTA_CONTENT_TYPE and _media_type(content_type) != CSTA_CONTENT_TYPE:
+        return LogonDecision(code=BAD_REQUEST, sip_status=UNSUPPORTED_MEDIA_TYPE,
+                             detail=f"body type {content_type or 'none'} is not {CSTA_CONTENT_TYPE}",
+                             lync_uri=lync_uri, line=line)
     if not attempt.csta_ok:
-        return refuse(BAD_REQUEST, "the body is not a valid CSTA RequestSystemStatus")
+        return _refused(BAD_REQUEST, "the body is not a valid CSTA RequestSystemStatus", lync_uri=lync_uri, line=line)
     if not cic.has_feature(LYNC_FEATURE):
-        return refuse("Cs_NoFeatureLicense", f"the {LYNC_FEATURE} feature licence is not present")
+        return _refused("Cs_NoFeatureLicense", f"the {LYNC_FEATURE} feature licence is not present",
+                        lync_uri=lync_uri, line=line)
 
-    user = directory.lookup(attempt.from_uri)
+    user = directory.lookup(lync_uri)
     if user is None:
-        return refuse("Cs_UserNotInDirectory", f"{attempt.from_uri} is not a Lync user in the AD cache")
+        return _refused("Cs_UserNotInDirectory", f"{lync_uri} is not a Lync user in the AD cache",
+                        lync_uri=lync_uri, line=line)
     if not user.enabled:
-        return refuse("Cs_UserNotInDirectory",
-                      f"{attempt.from_uri} is not enabled for Lync (msRTCSIP-UserEnabled is not TRUE)")
-    facts["domain_account"] = user.domain_account
+        return _refused("Cs_UserNotInDirectory",
+                        f"{lync_uri} is not enabled for Lync (msRTCSIP-UserEnabled is not TRUE)",
+                        lync_uri=lync_uri, line=line)
+    account = user.domain_account
 
-    if not line_number(attempt.line) or line_number(attempt.line) != line_number(user.line):
-        return refuse("Cs_LineNotAssigned", f"line {attempt.line or '(none)'} is not {user.sip_uri}'s "
-                                            f"msRTCSIP-Line ({user.line or 'not set'})")
+    number = line_number(line)
+    if not number or number != line_number(user.line):
+        return _refused("Cs_LineNotAssigned", f"line {line or '(none)'} is not {user.sip_uri}'s "
+                                              f"msRTCSIP-Line ({user.line or 'not set'})",
+                        lync_uri=lync_uri, domain_account=account, line=line)
 
-    candidates = cic.users_by_domain_account(user.domain_account)
+    candidates = cic.users_by_domain_account(account)
     if not candidates:
-        return refuse("Cs_UserNotFound", f"no CIC user has domain account {user.domain_account}")
+        return _refused("Cs_UserNotFound", f"no CIC user has domain account {account}",
+                        lync_uri=lync_uri, domain_account=account, line=line)
     if len(candidates) > 1:
         ids = ", ".join(sorted(u.id for u in candidates))
-        return refuse("Cs_AmbiguousUser", f"CIC users {ids} all have domain account {user.domain_account}")
+        return _refused("Cs_AmbiguousUser", f"CIC users {ids} all have domain account {account}",
+                        lync_uri=lync_uri, domain_account=account, line=line)
     cic_user = candidates[0]
-    facts["cic_user"] = cic_user.id
+    user_id = cic_user.id
     if not cic_user.client_license:
-        return refuse("Cs_NoClientLicense", f"CIC user {cic_user.id} has no client licence")
+        return _refused("Cs_NoClientLicense", f"CIC user {user_id} has no client licence",
+                        lync_uri=lync_uri, domain_account=account, cic_user=user_id, line=line)
 
-    station = cic.station_for_line(attempt.line)
+    station = cic.station_for_line(line)
     if station is None:
+        facts = dict(lync_uri=lync_uri, domain_account=account, cic_user=user_id, line=line)
         if not cic_user.allow_remote_number:
-            return refuse("Cs_StationNotFound", f"line {attempt.line} matches no CIC station")
+            return _refused("Cs_StationNotFound", f"line {line} matches no CIC station", **facts)
         if not cic_user.extension:
             # A remote-number logon rings the number through the user's own extension.
-            return refuse("Cs_StationNotFound", f"line {attempt.line} matches no CIC station, and CIC user "
-                                                f"{cic_user.id} (remote number allowed) has no extension")
-        if canonical_number(attempt.line) is None:
+            return _refused("Cs_StationNotFound", f"line {line} matches no CIC station, and CIC user "
+                                                  f"{user_id} (remote number allowed) has no extension", **facts)
+        if canonical_number(line) is None:
             # The switch rings the remote number, so it must be one it can dial (SPEC section 10).
-            return refuse("Cs_StationNotFound", f"line {attempt.line} matches no CIC station and is not "
-                                                f"a dialable number for a remote-number logon")
-        return LogonDecision(code=SUCCESS, sip_status=200, detail=f"remote number {line_number(attempt.line)} "
-                             f"through extension {cic_user.extension}",
-                             remote_number=line_number(attempt.line), **facts)
-    facts["station"] = station.extension
-    facts["station_name"] = station.name
-    holder = occupancy.occupant(station.extension)
-    if holder is not None and holder != cic_user.id:
-        return refuse("Cs_StationInUseByAnotherUser",
-                      f"station {station.extension} ({station.name}) is in use by CIC user {holder}",
-                      other_user=holder)
-    return LogonDecision(code=SUCCESS, sip_status=200, detail=f"station {station.extension} ({station.name})",
-                         **facts)
+            return _refused("Cs_StationNotFound", f"line {line} matches no CIC station and is not "
+                                                  f"a dialable number for a remote-number logon", **facts)
+        return LogonDecision(code=SUCCESS, sip_status=200,
+                             detail=f"remote number {number} through extension {cic_user.extension}",
+                             remote_number=number, **facts)
+    extension, name = station.extension, station.name
+    holder = occupancy.occupant(extension)
+    if holder is not None and holder != user_id:
+        return _refused("Cs_StationInUseByAnotherUser", f"station {extension} ({name}) is in use by CIC user {holder}",
+                        lync_uri=lync_uri, domain_account=account, cic_user=user_id, line=line, station=extension,
+                        station_name=name, other_user=holder)
+    return LogonDecision(code=SUCCESS, sip_status=200, detail=f"station {extension} ({name})", lync_uri=lync_uri,
+                         domain_account=account, cic_user=user_id, line=line, station=extension, station_name=name)
 
 
 def warning_header(decision: LogonDecision, domain_name: str) -> str:

@@ -16,16 +16,16 @@ with the same fields instead.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
+from time import time
 from typing import Any, Mapping
 
-from twisted.logger import (
-    FilteringLogObserver, ILogObserver, LogLevel, LogPublisher, Logger, PredicateResult, formatEvent,
-    globalLogPublisher,
-)
+from twisted.logger import ILogObserver, LogLevel, LogPublisher, Logger, formatEvent, globalLogPublisher
 from zope.interface import implementer
 
 NAMESPACE = "rccserver"
@@ -34,25 +34,48 @@ log = Logger(namespace=NAMESPACE)
 LEVELS = {"debug": LogLevel.debug, "info": LogLevel.info, "warn": LogLevel.warn, "error": LogLevel.error}
 _LEVEL_NAMES = {LogLevel.debug: "DEBUG", LogLevel.info: "INFO", LogLevel.warn: "WARN",
                 LogLevel.error: "ERROR", LogLevel.critical: "CRIT"}
+_LEVEL_COLUMNS = {level: f"{name:<5}" for level, name in _LEVEL_NAMES.items()}  # the text line's level column
 _NEEDS_QUOTES = re.compile(r'[\s"=]')
+_needs_quotes = _NEEDS_QUOTES.search
 
 
 # -- formatting (pure) -------------------------------------------------------------------
 def timestamp(epoch: float) -> str:
-    """ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.123Z."""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """ISO-8601 UTC with milliseconds: 2024-05-01T12:00:00.123Z.
+
+    The same text as datetime.fromtimestamp(epoch, utc).strftime(...) with the microseconds
+    cut to milliseconds (tests/rcclog/test_rcclog_fast_paths.py compares the two); the date
+    and time of day are formatted once per second, since every line of that second shares them."""
+    global _stamp
+    # datetime.fromtimestamp's own split: microseconds rounded half to even, carried into the second
+    fraction, whole = math.modf(epoch)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1.0
+    elif micros < 0:
+        micros += 1_000_000
+        whole -= 1.0
+    second, text = _stamp  # one tuple, read and replaced whole: safe if another thread logs too
+    if whole != second:
+        text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _stamp = (whole, text)
+    return f"{text}.{micros // 1000:03d}Z"
 
 
-def _value(value: Any) -> str:
-    text = "-" if value is None or value == "" else str(value)
-    if _NEEDS_QUOTES.search(text):
-        return '"' + text.replace('"', '\\"') + '"'
-    return text
+_stamp: tuple[float | None, str] = (None, "")  # the last second formatted, and its text
 
 
 def fields_text(kind: str, fields: Mapping[str, Any]) -> str:
-    """`kind name=value name=value ...` in the fields' order."""
-    return kind + "".join(f" {name}={_value(value)}" for name, value in fields.items())
+    """`kind name=value name=value ...` in the fields' order.
+
+    An absent value (None or "") is '-'; a value with spaces, quotes or '=' is quoted."""
+    texts = ["-" if value is None or value == "" else value if type(value) is str else str(value)
+             for value in fields.values()]
+    # One search over all the values tells whether any needs quoting (many lines: none).
+    if _needs_quotes("".join(texts)):
+        texts = ['"' + text.replace('"', '\\"') + '"' if _needs_quotes(text) else text for text in texts]
+    return kind + "".join([f" {name}={text}" for name, text in zip(fields, texts)])
 
 
 def logon_fields(decision) -> dict[str, Any]:
@@ -79,19 +102,20 @@ def _message(event: Mapping[str, Any]) -> str:
 
 def format_event(event: Mapping[str, Any], json_format: bool = False) -> str:
     """One log line (without the newline) for a twisted.logger event."""
-    level = _LEVEL_NAMES.get(event.get("log_level", LogLevel.info), "INFO")
     stamp = timestamp(event.get("log_time") or 0.0)
     kind = event.get("rcc_kind")
     fields = event.get("rcc_fields") or {}
     if json_format:
+        level = _LEVEL_NAMES.get(event.get("log_level", LogLevel.info), "INFO")
         record: dict[str, Any] = {"time": stamp, "level": level, "event": kind or "message"}
         if kind:
             record.update(fields)
         else:
             record["text"] = _message(event)
         return json.dumps(record, default=str)
+    level = _LEVEL_COLUMNS.get(event.get("log_level", LogLevel.info), "INFO ")
     text = fields_text(kind, fields) if kind else _message(event)
-    return f"{stamp} {level:<5} {text}".replace("\r", "\\r").replace("\n", "\\n")
+    return f"{stamp} {level} {text}".replace("\r", "\\r").replace("\n", "\\n")
 
 
 # -- the file ----------------------------------------------------------------------------
@@ -152,35 +176,62 @@ class RccLogObserver:
         self.file.close()
 
 
-def _ours_or_serious(threshold: LogLevel):
-    """Our namespace from `threshold` up; anyone else's warnings and errors."""
-    def predicate(event: dict) -> PredicateResult:
+def _ours(namespace: Any) -> bool:
+    namespace = str(namespace)
+    return namespace == NAMESPACE or namespace.startswith(NAMESPACE + ".")
+
+
+@implementer(ILogObserver)
+class OursOrSerious:
+    """Passes on our namespace's events from `threshold` up and anyone else's warnings
+    and errors (what twisted's FilteringLogObserver with a level predicate did, in one
+    call: the level test is a look-up in a table built once)."""
+
+    def __init__(self, observer: RccLogObserver, threshold: LogLevel) -> None:
+        self.rcc_observer = observer
+        self.threshold = threshold
+        self._ours_from = frozenset(level for level in LogLevel.iterconstants() if level >= threshold)
+        self._others_from = frozenset(level for level in LogLevel.iterconstants() if level >= LogLevel.warn)
+
+    def __call__(self, event: dict) -> None:
         level = event.get("log_level", LogLevel.info)
-        namespace = str(event.get("log_namespace", ""))
-        ours = namespace == NAMESPACE or namespace.startswith(NAMESPACE + ".")
-        return PredicateResult.maybe if level >= (threshold if ours else LogLevel.warn) else PredicateResult.no
-    return predicate
+        namespace = event.get("log_namespace", "")
+        if level in (self._ours_from if namespace == NAMESPACE or _ours(namespace) else self._others_from):
+            self.rcc_observer(event)
 
 
-def start_rcc_log(config, publisher: LogPublisher = globalLogPublisher) -> FilteringLogObserver:
+def start_rcc_log(config, publisher: LogPublisher = globalLogPublisher) -> OursOrSerious:
     """Open the configured log file and attach its observer to `publisher`; returns the observer."""
     server = config.server
     observer = RccLogObserver(server.log_file, max_bytes=server.log_max_bytes, backups=server.log_backups,
                               json_format=server.log_format == "json")
-    filtered = FilteringLogObserver(observer, [_ours_or_serious(LEVELS[server.log_level])])
-    filtered.rcc_observer = observer
+    filtered = OursOrSerious(observer, LEVELS[server.log_level])
     publisher.addObserver(filtered)
     return filtered
 
 
-def stop_rcc_log(filtered: FilteringLogObserver, publisher: LogPublisher = globalLogPublisher) -> None:
+def stop_rcc_log(filtered: OursOrSerious, publisher: LogPublisher = globalLogPublisher) -> None:
     publisher.removeObserver(filtered)
     filtered.rcc_observer.close()
 
 
+_TEXT_FORMAT = "{rcc_text()}"  # twisted.logger calls rcc_text: only an observer that shows the text builds it
+
+
 def emit(kind: str, level: LogLevel = LogLevel.info, **fields: Any) -> None:
     """One RCCServer log event; other observers see `kind name=value ...` as its text."""
-    log.emit(level, "{rcc_text}", rcc_kind=kind, rcc_fields=fields, rcc_text=fields_text(kind, fields))
+    _emit(kind, level, fields)
+
+
+def _emit(kind: str, level: LogLevel, fields: dict[str, Any]) -> None:
+    # The event Logger.emit would build, handed to the logger's observer directly: Logger.emit
+    # first checks the level against LogLevel.iterconstants(), which sorts the levels on every
+    # call (a tenth of a logon line's cost); ours are always LogLevel constants.
+    log.observer({
+        "rcc_kind": kind, "rcc_fields": fields, "rcc_text": partial(fields_text, kind, fields),
+        "log_logger": log, "log_level": level, "log_namespace": NAMESPACE, "log_source": None,
+        "log_format": _TEXT_FORMAT, "log_time": time(),
+    })
 
 
 # -- the events other modules report -------------------------------------------------------
@@ -192,7 +243,9 @@ def _peer(peer) -> str | None:
 
 
 def log_logon(decision, peer=None) -> None:
-    emit("logon", LogLevel.info if decision.ok else LogLevel.warn, **logon_fields(decision), peer=_peer(peer))
+    fields = logon_fields(decision)
+    fields["peer"] = _peer(peer)
+    _emit("logon", LogLevel.info if decision.ok else LogLevel.warn, fields)
 
 
 def _session_fields(session) -> dict[str, Any]:
@@ -203,7 +256,9 @@ def _session_fields(session) -> dict[str, Any]:
 
 
 def log_session_start(session) -> None:
-    emit("session-start", **_session_fields(session), peer=_peer(getattr(session, "peer", None)))
+    fields = _session_fields(session)
+    fields["peer"] = _peer(getattr(session, "peer", None))
+    _emit("session-start", LogLevel.info, fields)
 
 
 def log_session_end(session, reason: str) -> None:
