@@ -213,10 +213,24 @@ def _reload_rows(scale: Scale, server: ServerProcess, first_user: int) -> list[R
                 server.reload()
                 fired.append(time.monotonic())
 
-        samples = client.open_loop(dialogs, workload="snapshot", rate=scale.reload_rate,
-                                   count=int(scale.reload_rate * scale.reload_seconds),
-                                   deadline=time.monotonic() + scale.reload_seconds + 30, tick=tick)
-        reload_line = [line for line in server.log_text[log_before:].splitlines() if " reload " in line]
+        def reload_lines() -> list[str]:
+            return [line for line in server.log_text[log_before:].splitlines() if " reload " in line]
+
+        def load(seconds: float) -> list[float]:
+            return client.open_loop(dialogs, workload="snapshot", rate=scale.reload_rate,
+                                    count=int(scale.reload_rate * seconds), deadline=time.monotonic() + seconds + 30,
+                                    tick=tick)
+
+        samples = load(scale.reload_seconds)
+        # On a busy machine the reload may outlast the window: the load goes on (bounded)
+        # until it is logged, then 2 s more for the work that follows the swap.
+        limit, extended = time.monotonic() + 3 * scale.reload_seconds, False
+        while not reload_lines() and time.monotonic() < limit:
+            samples += load(2.0)
+            extended = True
+        if extended and reload_lines():
+            samples += load(2.0)
+        reload_line = reload_lines()
         elapsed = re.search(r"(?:elapsed|seconds)=([0-9.]+)", " ".join(reload_line))
         slow = sum(1 for sample in samples if sample > 0.050)
         return [Row(f"SnapshotDevice latency during reload ({scale.reload_rate:,.0f}/s)",
