@@ -160,3 +160,13 @@ def test_a_prepare_that_fails_keeps_the_old_data(tmp_path):
     assert outcome.check(RuntimeError)
     assert reloader.current is initial
     assert gc.isenabled()
+
+
+def test_the_child_loads_at_a_lower_priority_than_the_server():
+    import subprocess
+
+    from rccserver.server import reload_worker
+
+    code = "import os; from rccserver.server import reload_worker as w; w.lower_priority(); print(os.nice(0))"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(shown) == min(19, os.nice(0) + reload_worker.NICENESS)
