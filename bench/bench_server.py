@@ -2,6 +2,7 @@
 SIPp and testkit/loadclient.py, side by side with a Kamailio stateless responder.
 
     python -m bench server                  # full run (about 5 minutes on 2 cores)
+    python -m bench.bench_server --phase reload   # only the reload under load (about 2 minutes)
     BENCH_SCALE=smoke python -m bench server   # tiny counts, the harness only
     BENCH_PROFILE=DIR python -m bench server   # also run the server under cProfile
                                                # (throughput server only) and print its top functions
@@ -13,7 +14,8 @@ Phases:
     - load client, 1 connection, 50 dialogs: closed-loop maximum for SnapshotDevice
       and for MakeCall/ClearConnection pairs, then open-loop latency at half of it;
     - logon storm (INVITE -> 200 -> ACK -> INFO MonitorStart -> 200);
-    - SIGHUP reload of the 100,000-user cache (every entry changed) under open-loop load.
+    - SIGHUP reload of the 100,000-user cache (every entry changed) under open-loop
+      SnapshotDevice load at a fixed 500/s (latency from each request's due time).
  2. server B: 100,000-user directory, session_timeout 30 s (1 s at smoke scale):
     RSS with 1,000 / 10,000 / 50,000 monitored sessions, each level held for more
     than one keep-alive period while the client answers every keep-alive INFO;
@@ -23,10 +25,12 @@ cores with the server (see docs/performance.md).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import pstats
 import re
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,7 +70,7 @@ class Scale:
                        closed_count=200, open_seconds=0.5, storm_users=50, reload_seconds=2.0, reload_rate=100,
                        session_levels=(10, 20, 40), session_timeout=1, connections=2)
         return cls(users=100_000, sipp_infos_one=600, sipp_calls_one=50, sipp_infos_many=300, sipp_calls_many=100,
-                   closed_count=40_000, open_seconds=8.0, storm_users=20_000, reload_seconds=25.0, reload_rate=1000,
+                   closed_count=40_000, open_seconds=8.0, storm_users=20_000, reload_seconds=30.0, reload_rate=500,
                    session_levels=(1_000, 10_000, 50_000), session_timeout=30, connections=50)
 
 
@@ -82,9 +86,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-def _latency_text(samples: list[float]) -> str:
+def _latency_text(samples: list[float], with_max: bool = False) -> str:
     p = percentiles(samples)
-    return f"p50 {_ms(p['p50'])} / p95 {_ms(p['p95'])} / p99 {_ms(p['p99'])} ms"
+    text = f"p50 {_ms(p['p50'])} / p95 {_ms(p['p95'])} / p99 {_ms(p['p99'])}"
+    return text + (f" / max {_ms(max(samples))} ms" if with_max and samples else " ms")
 
 
 def _cpu_note(server: ServerProcess, cpu_before: float, seconds: float, transactions: int) -> str:
@@ -208,14 +213,29 @@ def _reload_rows(scale: Scale, server: ServerProcess, first_user: int) -> list[R
                 server.reload()
                 fired.append(time.monotonic())
 
-        samples = client.open_loop(dialogs, workload="snapshot", rate=scale.reload_rate,
-                                   count=int(scale.reload_rate * scale.reload_seconds),
-                                   deadline=time.monotonic() + scale.reload_seconds + 30, tick=tick)
-        reload_line = [line for line in server.log_text[log_before:].splitlines() if " reload " in line]
+        def reload_lines() -> list[str]:
+            return [line for line in server.log_text[log_before:].splitlines() if " reload " in line]
+
+        def load(seconds: float) -> list[float]:
+            return client.open_loop(dialogs, workload="snapshot", rate=scale.reload_rate,
+                                    count=int(scale.reload_rate * seconds), deadline=time.monotonic() + seconds + 30,
+                                    tick=tick)
+
+        samples = load(scale.reload_seconds)
+        # On a busy machine the reload may outlast the window: the load goes on (bounded)
+        # until it is logged, then 2 s more for the work that follows the swap.
+        limit, extended = time.monotonic() + 3 * scale.reload_seconds, False
+        while not reload_lines() and time.monotonic() < limit:
+            samples += load(2.0)
+            extended = True
+        if extended and reload_lines():
+            samples += load(2.0)
+        reload_line = reload_lines()
         elapsed = re.search(r"(?:elapsed|seconds)=([0-9.]+)", " ".join(reload_line))
-        return [Row(f"SnapshotDevice latency during reload ({scale.reload_rate:,.0f}/s)", _latency_text(samples),
-                    "p99 <= 50 ms",
-                    f"{len(samples):,} samples; SIGHUP at +1 s; reload "
+        slow = sum(1 for sample in samples if sample > 0.050)
+        return [Row(f"SnapshotDevice latency during reload ({scale.reload_rate:,.0f}/s)",
+                    _latency_text(samples, with_max=True), "p99 <= 50 ms",
+                    f"{len(samples):,} samples, {slow:,} over 50 ms; SIGHUP at +1 s; reload "
                     + (f"took {elapsed.group(1)} s" if elapsed else
                        ("logged: " + reload_line[-1][:120] if reload_line else "not finished in the window")))]
     finally:
@@ -312,6 +332,32 @@ def run(work: Path) -> list[Row]:
     return rows
 
 
-def main() -> None:
+def phase_reload(scale: Scale, work: Path) -> list[Row]:
+    """The reload phase alone, on a server of its own (phase 1 runs it last)."""
+    server = write_deployment(work / "server-reload", users=scale.users, session_timeout=0)
+    server.start()
+    try:
+        rows = [Row("server start with the directory loaded", f"{server.started_in:.1f} s", "",
+                    f"{scale.users:,} users")]
+        rows += _reload_rows(scale, server, 0)
+    finally:
+        server.stop()
+    return rows
+
+
+PHASES = {"all": run, "reload": lambda work: phase_reload(Scale.current(), work)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench server` runs every phase; `python -m bench.bench_server --phase reload`
+    only the reload under load."""
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_server")
+    parser.add_argument("--phase", choices=sorted(PHASES), default="all")
+    options = parser.parse_args(argv or [])
+    _raise_file_limit()
     with tempfile.TemporaryDirectory(prefix="rcc-bench-") as tmp:
-        print_table(run(Path(tmp)))
+        print_table(PHASES[options.phase](Path(tmp)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

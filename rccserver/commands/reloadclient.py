@@ -36,7 +36,9 @@ def write_outcome(pid_file: str | os.PathLike[str], outcome: dict) -> None:
     """Server side: publish a reload outcome atomically."""
     target = outcome_path(pid_file)
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(outcome, indent=1, sort_keys=True), encoding="utf-8")
+    # Compact: json's C encoder (indent= falls back to the Python one, twice as slow). The
+    # server writes this on its reactor, 100,000 names after a full reload.
+    temporary.write_text(json.dumps(outcome, sort_keys=True), encoding="utf-8")
     os.replace(temporary, target)
 
 

@@ -34,6 +34,7 @@ class ReloadOutcome:
     elapsed: float  # seconds, by the reloader's clock
     users: int = 0  # Lync users in the cache now in force
     worker_pid: int | None = None  # the child process that loaded the data (ChildReloader)
+    prepared: object = None  # what ChildReloader's `prepare` returned, for the swap's turn
 
 
 class DirectoryReloader:
@@ -119,15 +120,21 @@ class ChildReloader:
     reactor never waits on the GIL for them. The child answers with plain tuples in
     slices; the reactor turns them into the new DirectoryCache and CicData one slice per
     turn (a few ms each, other events run between) and swaps them in at the last one.
-    `current` is a `snapshot(directory, cic)`, as with DirectoryReloader."""
+    `current` is a `snapshot(directory, cic)`, as with DirectoryReloader.
+
+    `prepare(new_snapshot)`, when given, is a generator run a step per turn after the
+    rebuild and before the swap (the old snapshot still in force): what its owner must
+    compare against the new data without a long turn (the runtime: which stations join or
+    leave the switch). Its return value is the outcome's `prepared`."""
 
     def __init__(self, config, *, reactor, initial, snapshot: Callable,
                  clock: Callable[[], float] = time.monotonic, timeout: float = RELOAD_TIMEOUT,
-                 command: list[str] | None = None) -> None:
+                 command: list[str] | None = None, prepare: Callable | None = None) -> None:
         self.config = config
         self.reactor = reactor
         self.current = initial
         self._snapshot = snapshot
+        self._prepare = prepare
         self._clock = clock
         self.timeout = timeout
         # The child's command line: a test replaces it (a child that crashes or hangs).
@@ -207,40 +214,53 @@ class ChildReloader:
                   for blob in loaded.cic_users]
         steps += [(lambda blob: cic.add_stations([Station(*f) for f in pickle.loads(blob)]), blob)
                   for blob in loaded.stations]
+
+        def turns():
+            for function, blob in steps:
+                function(blob)
+                yield
+            cic.finish()
+            snapshot = self._snapshot(DirectoryCache.from_keyed(users, loaded.source, loaded.skipped), cic)
+            prepared = None
+            if self._prepare is not None:
+                yield
+                prepared = yield from self._prepare(snapshot)
+            # The swap: one assignment, in the turn that hands the outcome on.
+            self.current = snapshot
+            self._baseline = loaded.baseline
+            gc.freeze()  # the new data is long-lived: no collection need walk it
+            return ReloadOutcome(True, CacheDiff(loaded.added, loaded.removed, loaded.changed), None,
+                                 self._clock() - started, len(snapshot), worker_pid=loaded.pid, prepared=prepared)
+
+        work = turns()
         done: Deferred = Deferred()
         collecting = gc.isenabled()
         gc.disable()
         spent = [0.0, 0.0]  # reactor seconds in all, longest turn
 
-        def step(index: int) -> None:
+        def step() -> None:
             turn = time.perf_counter()
             try:
-                if index < len(steps):
-                    function, blob = steps[index]
-                    function(blob)
-                else:
-                    cic.finish()
-                    directory = DirectoryCache.from_keyed(users, loaded.source, loaded.skipped)
-                    self.current = self._snapshot(directory, cic)
-                    self._baseline = loaded.baseline
-                    gc.freeze()  # the new data is long-lived: no collection need walk it
+                next(work)
+            except StopIteration as finished:
+                outcome = finished.value
             except BaseException:
                 if collecting:
                     gc.enable()
                 done.errback()
                 return
+            else:
+                outcome = None
             took = time.perf_counter() - turn
             spent[0] += took
             spent[1] = max(spent[1], took)
-            if index < len(steps):
-                self.reactor.callLater(0, step, index + 1)
+            if outcome is None:
+                self.reactor.callLater(0, step)
                 return
             if collecting:
                 gc.enable()
             self.last_swap, self.longest_slice = spent
-            change = CacheDiff(loaded.added, loaded.removed, loaded.changed)
-            done.callback(ReloadOutcome(True, change, None, self._clock() - started, len(directory),
-                                        worker_pid=loaded.pid))
+            done.callback(outcome)
 
-        step(0)
+        step()
         return done

@@ -34,6 +34,7 @@ from rccserver.server import rcclog
 from rccserver.server.config import Config, is_pkcs12_path
 from rccserver.server.observers import LogObserver, MetricsObserver, Observers
 from rccserver.server.reloader import ChildReloader, load_directory
+from rccserver.server.turns import release_in_turns, run_in_turns
 from rccserver.server.station_observers import StationsLogObserver, StationsMetricsObserver, StationsObservers
 from rccserver.server.stations import StationsLine, phone_settings, trunk_route
 from rccserver.server.state_store import StateUnavailable, log_state_restored, open_state_store
@@ -84,6 +85,21 @@ def _freeze_heap(collect_first: bool = False) -> None:
     gc.freeze()
 
 
+# Per reactor turn around a reload's swap (a few ms each): stations compared, sessions checked.
+STATION_SLICE = 5000
+SESSION_SLICE = 200
+
+
+@attrs.frozen
+class StationChanges:
+    """What a reload's new CIC data does to the switch's stations, worked out before the
+    swap against the stations the switch had then (`present`)."""
+
+    present: tuple[str, ...]
+    joining: tuple[str, ...]  # new stations
+    leaving: tuple[str, ...]  # no longer CIC stations: removed at the swap if idle and unused
+
+
 class Runtime:
     def __init__(self, config: Config, reactor) -> None:
         self.config = config
@@ -112,7 +128,7 @@ class Runtime:
         directory, cic = snapshot.directory, snapshot.cic
         self.data = CurrentData(directory=directory, cic=cic)
         self.reloader = ChildReloader(config, reactor=self.reactor, initial=DataSnapshot(directory, cic),
-                                      snapshot=DataSnapshot)
+                                      snapshot=DataSnapshot, prepare=lambda new: self._station_changes(new.cic))
         self.occupancy = OccupancyRegistry()
         # The one timer structure of the core: endpoint, keep-alives and switch share it,
         # and the driver keeps one reactor timer for its earliest deadline.
@@ -303,30 +319,47 @@ class Runtime:
         started = time.monotonic()
 
         def loaded(outcome):
-            self._reloading = None
             if not outcome.ok:
+                self._reloading = None
                 return self._reload_failed(outcome.error)
             log.info("reload loaded by process {pid}; rebuilt in {swap:.1f} ms of reactor time, "
                      "longest turn {turn:.1f} ms", pid=outcome.worker_pid,
                      swap=(self.reloader.last_swap or 0) * 1000, turn=(self.reloader.longest_slice or 0) * 1000)
+            # The swap's turn: everything readers see changes here, at once.
             snapshot = self.reloader.current
+            retired = [self.data.directory, self.data.cic]
             self.data.directory = snapshot.directory
             self.data.cic = snapshot.cic
-            self._sync_stations(snapshot.cic)
+            self._apply_station_changes(snapshot.cic, outcome.prepared)
             if self.stations is not None:
                 self.terminals.update_phones(phone_settings(snapshot.cic))
                 self.stations.replace_stations(snapshot.cic)
-            result = {
-                "ok": True,
-                "users": len(self.data.directory),
-                "added": sorted(outcome.diff.added),
-                "removed": sorted(outcome.diff.removed),
-                "changed": sorted(outcome.diff.changed),
-                "would_refuse": self._sessions_now_refused(),
-                "elapsed": round(time.monotonic() - started, 3),
-            }
-            _freeze_heap()
-            return self._publish_reload(result)
+            del snapshot
+            # After it, in turns of their own: the report of the sessions the new data would
+            # refuse, the outcome, and freeing the data replaced.
+            refused = run_in_turns(self.reactor, self._sessions_now_refused_in_turns(list(self.app.sessions)))
+
+            def publish(would_refuse: list[str]) -> dict:
+                self._reloading = None
+                result = {
+                    "ok": True,
+                    "users": len(self.data.directory),
+                    "added": sorted(outcome.diff.added),
+                    "removed": sorted(outcome.diff.removed),
+                    "changed": sorted(outcome.diff.changed),
+                    "would_refuse": would_refuse,
+                    "elapsed": round(time.monotonic() - started, 3),
+                }
+                _freeze_heap()
+                release_in_turns(self.reactor, retired)
+                return self._publish_reload(result)
+
+            def unchecked(failure) -> list[str]:
+                # A bug in the check: the new data is in force all the same; say so, list none.
+                log.failure("checking the live sessions against the reloaded data failed", failure)
+                return []
+
+            return refused.addErrback(unchecked).addCallback(publish)
 
         def crashed(failure):
             self._reloading = None
@@ -345,6 +378,41 @@ class Runtime:
         self._reloading.addCallbacks(loaded, crashed)
         self._reloading.addCallback(next_queued)
         return self._reloading
+
+    def _station_changes(self, cic):
+        """Generator, a slice per reactor turn before a reload's swap: StationChanges."""
+        present = self.switch.stations()
+        known = set(present)
+        yield
+        stations = cic.stations
+        wanted: set[str] = set()
+        joining: list[str] = []
+        for start in range(0, len(stations), STATION_SLICE):
+            for station in stations[start:start + STATION_SLICE]:
+                wanted.add(station.extension)
+                if station.extension not in known:
+                    joining.append(station.extension)
+            yield
+        leaving: list[str] = []
+        for start in range(0, len(present), STATION_SLICE):
+            leaving += [extension for extension in present[start:start + STATION_SLICE] if extension not in wanted]
+            yield
+        return StationChanges(present, tuple(dict.fromkeys(joining)), tuple(leaving))
+
+    def _apply_station_changes(self, cic, changes: StationChanges | None) -> None:
+        """At the swap: the changes worked out before it, if the switch's stations are still
+        those they were worked out against; else the whole comparison, now."""
+        if changes is None or self.switch.stations() != changes.present:
+            self._sync_stations(cic)
+            return
+        for extension in changes.joining:
+            self.switch.add_station(extension)
+            self.settings.restore_station(extension)  # settings saved for it before it left
+        if changes.leaving:
+            in_use = {session.device for session in self.app.sessions}
+            for extension in changes.leaving:
+                if extension not in in_use and not self.switch.snapshot(extension):
+                    self.switch.remove_station(extension)
 
     def _sync_stations(self, cic) -> None:
         """New stations join the switch; removed ones leave once idle (remote-number
@@ -372,15 +440,18 @@ class Runtime:
             log.warn("cannot write the reload outcome: {error}", error=error)
         return result
 
-    def _sessions_now_refused(self) -> list[str]:
-        """Live sessions that a logon with the new data would refuse (they stay up)."""
+    def _sessions_now_refused_in_turns(self, sessions: list):
+        """Generator, a slice of `sessions` per reactor turn: those a logon with the data in
+        force would refuse (they stay up), as the reload's outcome lists them."""
         from rccserver.rcc.logon import LogonAttempt, decide_logon
 
         refused = []
-        for session in self.app.sessions:
-            attempt = LogonAttempt(content_type="application/csta+xml", csta_ok=True,
-                                   line=session.line, from_uri=session.lync_uri)
-            decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy)
-            if decision.code != "Cs_Success":
-                refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
+        for start in range(0, len(sessions), SESSION_SLICE):
+            for session in sessions[start:start + SESSION_SLICE]:
+                attempt = LogonAttempt(content_type="application/csta+xml", csta_ok=True,
+                                       line=session.line, from_uri=session.lync_uri)
+                decision = decide_logon(attempt, self.data.directory, self.data.cic, self.occupancy)
+                if decision.code != "Cs_Success":
+                    refused.append(f"{session.lync_uri} {session.line}: {decision.code}: {decision.detail}")
+            yield
         return refused

@@ -2,6 +2,7 @@
 fails the reload cleanly and the data in force stays."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -124,3 +125,48 @@ def test_a_child_that_hangs_is_killed_after_the_timeout(tmp_path):
     assert not outcome.ok and outcome.users == 2
     assert "did not finish within 0.5 s (killed)" in outcome.error
     assert reloader.current is initial
+
+
+def test_prepare_runs_in_turns_before_the_swap_with_the_old_data_in_force(tmp_path):
+    config, initial, ldif, _ = deployment(tmp_path)
+    ldif.write_text(lync_entry("carol", "tel:+1003"))
+    reactor = SelectReactor()
+    seen = []
+
+    def prepare(new):
+        for _ in range(3):
+            seen.append((reloader.current is initial, "sip:carol@example.com" in new.directory))
+            yield
+        return "worked out"
+
+    reloader = ChildReloader(config, reactor=reactor, initial=initial, snapshot=Snapshot, prepare=prepare)
+    outcome = run_reload(reloader, reactor)
+    assert outcome.ok and outcome.prepared == "worked out"
+    assert seen == [(True, True)] * 3
+    assert "sip:carol@example.com" in reloader.current.directory
+
+
+def test_a_prepare_that_fails_keeps_the_old_data(tmp_path):
+    config, initial, ldif, _ = deployment(tmp_path)
+    ldif.write_text(lync_entry("carol", "tel:+1003"))
+    reactor = SelectReactor()
+
+    def prepare(new):
+        yield
+        raise RuntimeError("cannot compare")
+
+    reloader = ChildReloader(config, reactor=reactor, initial=initial, snapshot=Snapshot, prepare=prepare)
+    outcome = run_reload(reloader, reactor)
+    assert outcome.check(RuntimeError)
+    assert reloader.current is initial
+    assert gc.isenabled()
+
+
+def test_the_child_loads_at_a_lower_priority_than_the_server():
+    import subprocess
+
+    from rccserver.server import reload_worker
+
+    code = "import os; from rccserver.server import reload_worker as w; w.lower_priority(); print(os.nice(0))"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(shown) == min(19, os.nice(0) + reload_worker.NICENESS)
