@@ -2,7 +2,9 @@
 
 Decoding matches elements by local name, tolerates unknown children, and turns
 every refusal into one exception, CstaDecodeError, carrying the CSTAErrorCode
-to answer with. Encoding builds the text directly (no tree) for speed.
+to answer with. Requests in the plain shapes Lync sends are read without a tree
+(fast_decode); everything else goes through the hardened parser (decode_parsed).
+Encoding builds the text directly (no tree) for speed.
 """
 from typing import Any
 
@@ -10,6 +12,7 @@ from . import events as _events, requests as _requests, responses as _responses 
 from .errors import (
     CATEGORIES, MALFORMED, UNKNOWN_SERVICE, CstaDecodeError, CstaEncodeError, ErrorCode,
 )
+from .fast_decode import decode_plain
 from .hardening import parse_document
 from .layout import decode_record, encode_record, escape_text, layout_of, local_name
 from .namespaces import BY_URI, Namespace
@@ -26,6 +29,14 @@ def decode(data: bytes) -> Any:
 
 def decode_document(data: bytes) -> tuple[Any, Namespace]:
     """The message and the namespace (edition) it came in, to answer in the same one."""
+    plain = decode_plain(data)  # Lync's usual shapes; None sends everything else through lxml
+    if plain is not None:
+        return plain
+    return decode_parsed(data)
+
+
+def decode_parsed(data: bytes) -> tuple[Any, Namespace]:
+    """decode_document through the hardened parser and the layouts, whatever the shape."""
     root = parse_document(data)
     tag = root.tag
     uri, brace, element = tag[1:].partition("}")
