@@ -55,78 +55,115 @@ class EventMapper:
 
     # -- one event -----------------------------------------------------------------
     def to_csta(self, event, session, xref: str):
-        d = lambda device: self.device(session, device)  # noqa: E731
-        common = dict(monitor_cross_ref_id=xref)
+        build = _BUILDERS.get(type(event))
+        if build is None:
+            raise TypeError(f"no CSTA mapping for switch event {event!r}")
+        common = {"monitor_cross_ref_id": xref}
         info = getattr(event, "local_connection_info", None)
         if info is not None:
             common["local_connection_info"] = info.value
         cause = getattr(event, "cause", None)
         if cause is not None:
             common["cause"] = cause.value
-        if isinstance(event, sw.ServiceInitiated):
-            return csta.ServiceInitiatedEvent(
-                initiated_connection=self.connection(session, event.connection),
-                initiating_device=d(event.initiating_device), **common)
-        if isinstance(event, sw.Originated):
-            return csta.OriginatedEvent(
-                originated_connection=self.connection(session, event.connection),
-                calling_device=d(event.calling_device), called_device=d(event.called_device), **common)
-        if isinstance(event, sw.Delivered):
-            return csta.DeliveredEvent(
-                connection=self.connection(session, event.connection), alerting_device=d(event.alerting_device),
-                calling_device=d(event.calling_device), called_device=d(event.called_device),
-                last_redirection_device=d(event.last_redirection_device), **common)
-        if isinstance(event, sw.Established):
-            return csta.EstablishedEvent(
-                established_connection=self.connection(session, event.connection),
-                answering_device=d(event.answering_device), calling_device=d(event.calling_device),
-                called_device=d(event.called_device), last_redirection_device=d(event.last_redirection_device),
-                **common)
-        if isinstance(event, sw.ConnectionCleared):
-            return csta.ConnectionClearedEvent(
-                dropped_connection=self.connection(session, event.connection),
-                releasing_device=d(event.releasing_device), **common)
-        if isinstance(event, sw.Held):
-            return csta.HeldEvent(
-                held_connection=self.connection(session, event.connection),
-                holding_device=d(event.holding_device), **common)
-        if isinstance(event, sw.Retrieved):
-            return csta.RetrievedEvent(
-                retrieved_connection=self.connection(session, event.connection),
-                retrieving_device=d(event.retrieving_device), **common)
-        if isinstance(event, sw.Diverted):
-            return csta.DivertedEvent(
-                connection=self.connection(session, event.connection), diverting_device=d(event.diverting_device),
-                new_destination=d(event.new_destination),
-                last_redirection_device=d(event.last_redirection_device), **common)
-        if isinstance(event, sw.Transferred):
-            return csta.TransferedEvent(
-                primary_old_call=self.connection(session, event.primary_old_call),
-                secondary_old_call=self.connection(session, event.secondary_old_call) if event.secondary_old_call else None,
-                transferring_device=d(event.transferring_device),
-                transferred_to_device=d(event.transferred_to_device),
-                transferred_connections=self.connection_list(session, event.transferred_connections), **common)
-        if isinstance(event, sw.Conferenced):
-            return csta.ConferencedEvent(
-                primary_old_call=self.connection(session, event.primary_old_call),
-                secondary_old_call=self.connection(session, event.secondary_old_call),
-                conferencing_device=d(event.conferencing_device),
-                conference_connections=self.connection_list(session, event.conference_connections), **common)
-        if isinstance(event, sw.Failed):
-            return csta.FailedEvent(
-                failed_connection=self.connection(session, event.connection), failing_device=d(event.failing_device),
-                calling_device=d(event.calling_device), called_device=d(event.called_device),
-                last_redirection_device=d(event.last_redirection_device), **common)
-        if isinstance(event, sw.Forwarding):
-            return csta.ForwardingEvent(
-                monitor_cross_ref_id=xref, device=session.line, forwarding_type=event.forwarding_type.value,
-                forward_status=event.forward_status,
-                forward_to=d(event.forward_to) if event.forward_to else None, ring_count=event.ring_count)
-        if isinstance(event, sw.DoNotDisturb):
-            return csta.DoNotDisturbEvent(
-                monitor_cross_ref_id=xref, device=session.line, do_not_disturb_on=event.do_not_disturb_on)
-        if isinstance(event, sw.DigitsGenerated):
-            return csta.DigitsGeneratedEvent(
-                monitor_cross_ref_id=xref, connection=self.connection(session, event.connection),
-                digit_generated_list=event.digits)
-        raise TypeError(f"no CSTA mapping for switch event {event!r}")
+        return build(self, event, session, common)
+
+    def _service_initiated(self, event, session, common):
+        return csta.ServiceInitiatedEvent(
+            initiated_connection=self.connection(session, event.connection),
+            initiating_device=self.device(session, event.initiating_device), **common)
+
+    def _originated(self, event, session, common):
+        d = self.device
+        return csta.OriginatedEvent(
+            originated_connection=self.connection(session, event.connection),
+            calling_device=d(session, event.calling_device), called_device=d(session, event.called_device),
+            **common)
+
+    def _delivered(self, event, session, common):
+        d = self.device
+        return csta.DeliveredEvent(
+            connection=self.connection(session, event.connection), alerting_device=d(session, event.alerting_device),
+            calling_device=d(session, event.calling_device), called_device=d(session, event.called_device),
+            last_redirection_device=d(session, event.last_redirection_device), **common)
+
+    def _established(self, event, session, common):
+        d = self.device
+        return csta.EstablishedEvent(
+            established_connection=self.connection(session, event.connection),
+            answering_device=d(session, event.answering_device), calling_device=d(session, event.calling_device),
+            called_device=d(session, event.called_device),
+            last_redirection_device=d(session, event.last_redirection_device), **common)
+
+    def _connection_cleared(self, event, session, common):
+        return csta.ConnectionClearedEvent(
+            dropped_connection=self.connection(session, event.connection),
+            releasing_device=self.device(session, event.releasing_device), **common)
+
+    def _held(self, event, session, common):
+        return csta.HeldEvent(
+            held_connection=self.connection(session, event.connection),
+            holding_device=self.device(session, event.holding_device), **common)
+
+    def _retrieved(self, event, session, common):
+        return csta.RetrievedEvent(
+            retrieved_connection=self.connection(session, event.connection),
+            retrieving_device=self.device(session, event.retrieving_device), **common)
+
+    def _diverted(self, event, session, common):
+        d = self.device
+        return csta.DivertedEvent(
+            connection=self.connection(session, event.connection), diverting_device=d(session, event.diverting_device),
+            new_destination=d(session, event.new_destination),
+            last_redirection_device=d(session, event.last_redirection_device), **common)
+
+    def _transferred(self, event, session, common):
+        d = self.device
+        return csta.TransferedEvent(
+            primary_old_call=self.connection(session, event.primary_old_call),
+            secondary_old_call=self.connection(session, event.secondary_old_call) if event.secondary_old_call else None,
+            transferring_device=d(session, event.transferring_device),
+            transferred_to_device=d(session, event.transferred_to_device),
+            transferred_connections=self.connection_list(session, event.transferred_connections), **common)
+
+    def _conferenced(self, event, session, common):
+        return csta.ConferencedEvent(
+            primary_old_call=self.connection(session, event.primary_old_call),
+            secondary_old_call=self.connection(session, event.secondary_old_call),
+            conferencing_device=self.device(session, event.conferencing_device),
+            conference_connections=self.connection_list(session, event.conference_connections), **common)
+
+    def _failed(self, event, session, common):
+        d = self.device
+        return csta.FailedEvent(
+            failed_connection=self.connection(session, event.connection), failing_device=d(session, event.failing_device),
+            calling_device=d(session, event.calling_device), called_device=d(session, event.called_device),
+            last_redirection_device=d(session, event.last_redirection_device), **common)
+
+    def _forwarding(self, event, session, common):
+        return csta.ForwardingEvent(
+            monitor_cross_ref_id=common["monitor_cross_ref_id"], device=session.line,
+            forwarding_type=event.forwarding_type.value, forward_status=event.forward_status,
+            forward_to=self.device(session, event.forward_to) if event.forward_to else None,
+            ring_count=event.ring_count)
+
+    def _do_not_disturb(self, event, session, common):
+        return csta.DoNotDisturbEvent(
+            monitor_cross_ref_id=common["monitor_cross_ref_id"], device=session.line,
+            do_not_disturb_on=event.do_not_disturb_on)
+
+    def _digits_generated(self, event, session, common):
+        return csta.DigitsGeneratedEvent(
+            monitor_cross_ref_id=common["monitor_cross_ref_id"], connection=self.connection(session, event.connection),
+            digit_generated_list=event.digits)
+
+
+# switch event class -> the EventMapper method that builds its CSTA event (by type, not an isinstance ladder)
+_BUILDERS = {
+    sw.ServiceInitiated: EventMapper._service_initiated, sw.Originated: EventMapper._originated,
+    sw.Delivered: EventMapper._delivered, sw.Established: EventMapper._established,
+    sw.ConnectionCleared: EventMapper._connection_cleared, sw.Held: EventMapper._held,
+    sw.Retrieved: EventMapper._retrieved, sw.Diverted: EventMapper._diverted,
+    sw.Transferred: EventMapper._transferred, sw.Conferenced: EventMapper._conferenced,
+    sw.Failed: EventMapper._failed, sw.Forwarding: EventMapper._forwarding,
+    sw.DoNotDisturb: EventMapper._do_not_disturb, sw.DigitsGenerated: EventMapper._digits_generated,
+}

@@ -92,27 +92,18 @@ class ServiceRunner:
             return
         service = type(request).__name__
         handler = self.handlers.get(type(request))
-
-        def finish(outcome) -> None:
-            code = _error_code(outcome)
-            if code is not None:
-                answer(csta.encode(code, namespace), service, str(code))
-            else:
-                answer(csta.encode(outcome, namespace), service, "ok")
-
         try:
             if handler is None:
                 raise ServiceError("operation", "invalidFeature")
             if session is None:
                 raise _no_session()
             response = handler(session, request)
-            if isinstance(response, Pending):
-                response.start(finish)
+            if type(response) is Pending:
+                response.start(lambda outcome: _answer(outcome, namespace, service, answer))
                 return
         except (ServiceError, SwitchError) as error:
-            finish(error)
-            return
-        finish(response)
+            response = error
+        _answer(response, namespace, service, answer)
 
     # -- devices ----------------------------------------------------------------
     def own_device(self, session, device_id: str | None) -> None:
@@ -317,6 +308,15 @@ class ServiceRunner:
     def get_dnd(self, session, request):
         self.own_device(session, request.device)
         return csta.GetDoNotDisturbResponse(do_not_disturb_on=self.switch.get_dnd(self.device_of(session)))
+
+
+def _answer(outcome, namespace, service: str, answer: Answer) -> None:
+    """Encode a handler's outcome (a response or a failure) and hand it to `answer`."""
+    code = _error_code(outcome)
+    if code is not None:
+        answer(csta.encode(code, namespace), service, str(code))
+    else:
+        answer(csta.encode(outcome, namespace), service, "ok")
 
 
 def _error_code(outcome) -> ErrorCode | None:

@@ -42,24 +42,25 @@ class MetricsObserver:
 
     def __init__(self, metrics: Metrics, sessions: SessionRegistry) -> None:
         self.metrics = metrics
-        self.sessions = sessions
+        self.sessions = sessions  # the runtime may put the application's registry here later
+        # Read when scraped, not set on every CSTA request (a locked set per request before).
+        metrics.sessions.set_function(lambda: len(self.sessions))
+        metrics.monitors.set_function(lambda: self.sessions.monitor_count)
 
     def logon(self, decision: LogonDecision, peer) -> None:
         self.metrics.logons.labels(code=decision.code).inc()
 
     def session_started(self, session: RccSession) -> None:
-        self.metrics.sessions.set(len(self.sessions))
+        pass  # the sessions gauge reads the registry
 
     def session_ended(self, session: RccSession, reason: str) -> None:
-        self.metrics.sessions.set(len(self.sessions))
-        self.metrics.monitors.set(self.sessions.monitor_count)
+        pass  # the sessions and monitors gauges read the registry
 
     def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None:
         self.metrics.keepalive_failures.labels(outcome="ended" if ends_session else "tolerated").inc()
 
     def csta_request(self, session, service_name: str, result: str) -> None:
         self.metrics.count_csta_request(service_name, result)
-        self.metrics.monitors.set(self.sessions.monitor_count)
 
     def event_sent(self, session, event: str) -> None:
         self.metrics.count_event(event)
