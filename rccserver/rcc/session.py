@@ -2,8 +2,8 @@
 
 A session is created when a logon succeeds and lives until its dialog ends.
 The registry answers the questions the hot paths ask: which sessions monitor a
-station (event fan-out), which monitor has a cross-reference id, which session
-is due for a keep-alive.
+station (event fan-out), which monitor has a cross-reference id.  (Keep-alives are
+the application's `TimerWheel`.)
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ class RccSession:
     peer: tuple[str, int] | None
     started_at: float  # wall-clock (epoch) seconds, for display
     monitors: dict[str, Monitor] = attrs.field(factory=dict)
-    keepalive_timer: Any = None  # rccserver.common.clock.Timer of the next keep-alive
     keepalives_missed: int = 0  # keep-alives in a row that got no 200
     ended: bool = False
 
@@ -62,9 +61,6 @@ class SessionRegistry:
     def remove(self, session: RccSession) -> list[Monitor]:
         """Forget the session and its monitors; returns the monitors dropped."""
         session.ended = True
-        if session.keepalive_timer is not None:
-            session.keepalive_timer.cancel()
-            session.keepalive_timer = None
         self._sessions.pop(session.session_id, None)
         if session.device is not None:
             holders = self._by_device.get(session.device)
