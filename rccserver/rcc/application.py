@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol
 import attrs
 
 from rccserver import csta
-from rccserver.common.clock import Scheduler
+from rccserver.common.clock import Scheduler, TimerWheel
 from rccserver.rcc.logon import STATUS, LogonAttempt, LogonDecision, decide_logon, warning_header
 from rccserver.rcc.pool import (POOL_UNAVAILABLE_CODE, POOL_UNAVAILABLE_STATUS, LocalLeases, PoolUnavailable,
                                 StationLeases)
@@ -166,6 +166,8 @@ class RccApplication:
         self._session_ids = SessionIds()
         self._logon_answers = LogonAnswers()
         self.sessions = SessionRegistry()
+        # One wheel for every session's next keep-alive: no Timer and closure per session.
+        self.keepalives: TimerWheel[RccSession] = TimerWheel(scheduler, self._keepalive_due)
         self.endpoint = None  # set by attach(); the endpoint needs us first
         self.services = ServiceRunner(self)
         self.events = EventMapper(self)
@@ -178,12 +180,9 @@ class RccApplication:
 
     # -- keep-alives (timers in the shared scheduler) ----------------------
     def _schedule_keepalive(self, session: RccSession) -> None:
-        if session.keepalive_timer is not None:
-            session.keepalive_timer.cancel()
-        session.keepalive_timer = self.scheduler.call_later(self.session_timeout, lambda: self._keepalive_due(session))
+        self.keepalives.call_later(self.session_timeout, session)
 
     def _keepalive_due(self, session: RccSession) -> None:
-        session.keepalive_timer = None
         if not session.ended:
             self._send_keepalive(session)
 
@@ -365,6 +364,7 @@ class RccApplication:
         if not isinstance(session, RccSession) or session.ended:
             return
         self.sessions.remove(session)
+        self.keepalives.cancel(session)
         self._release_holder(session.session_id)
         if session.remote_number is not None:
             self.services.remote_logoff(session)

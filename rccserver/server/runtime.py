@@ -10,6 +10,7 @@ admin API reads and drives the server through admin/backend.py.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import time
 
@@ -83,6 +84,20 @@ def _freeze_heap(collect_first: bool = False) -> None:
     if collect_first:
         gc.collect()
     gc.freeze()
+
+
+def _return_free_heap() -> None:
+    """Give glibc's free heap memory back to the system, once, after start-up.
+
+    Start-up frees large transients (loading the directory, pickling the reload
+    baseline: ~38 MB of glibc heap at 100,000 users), and freeing them raised glibc's
+    trim threshold, so it kept them: the idle server's RSS was 372 MB, 333 MB after
+    this.  Not glibc (no malloc_trim): nothing to do."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 # Per reactor turn around a reload's swap (a few ms each): stations compared, sessions checked.
@@ -285,6 +300,7 @@ class Runtime:
     def after_start(self) -> None:
         self.sip_port = self.listener.port
         _freeze_heap(collect_first=True)
+        _return_free_heap()
         rcclog.log_started(self.config, self.sip_port)
         if self.stations is not None:
             rcclog.log_stations_line_started(self.config.stations_line.address, self.stations.ports())

@@ -60,7 +60,7 @@ class Dialog:
     remote_tag: str | None
     local_uri: str  # the To of the INVITE (name-addr text without tag)
     remote_uri: str  # the From of the INVITE (name-addr text without tag)
-    route_set: list[str]  # Record-Route values in the order to use as Route
+    route_set: tuple[str, ...]  # Record-Route values in the order to use as Route; () when none: no list per dialog
     remote_target: str  # the peer's Contact URI
     transport: str  # "tcp" or "tls": the transport the dialog was created on
     conn_id: int | None

@@ -458,7 +458,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
             remote_tag=request.from_.tag,
             local_uri=strip_tag(to_text),
             remote_uri=strip_tag(from_text),
-            route_set=list(request.headers.get_all("Record-Route")),
+            route_set=tuple(request.headers.get_all("Record-Route")),
             remote_target=remote_target,
             transport=conn.transport if conn is not None else request.top_via.transport.lower(),
             conn_id=tx.conn_id,

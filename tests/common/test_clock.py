@@ -1,6 +1,6 @@
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
-from rccserver.common.clock import Scheduler, TimerQueue
+from rccserver.common.clock import Scheduler, TimerQueue, TimerWheel
 
 
 def test_schedule_cancel_and_pop_in_deadline_order():
@@ -121,3 +121,80 @@ def test_scheduler_fires_exactly_the_live_timers_once_in_deadline_order(timers, 
         scheduler.tick(now)
     last = max(ticks, default=-1)
     assert fired == [index for deadline, index in sorted(expected) if deadline <= last]
+
+
+def test_wheel_fires_each_item_at_its_slot_and_keeps_a_period_exact():
+    clock = HandClock(100.0)
+    scheduler = Scheduler(clock)
+    seen = []
+
+    def fire(item: str) -> None:
+        seen.append((item, scheduler.now()))
+        if item == "periodic":
+            wheel.call_later(30, item)  # re-armed from the slot's time: stays on 130, 160...
+
+    wheel: TimerWheel[str] = TimerWheel(scheduler, fire)
+    wheel.call_at(130.0, "periodic")  # on a 1/8 s boundary: exact
+    wheel.call_at(130.01, "late")  # rounded up to 130.125, never early
+    wheel.call_at(130.0, "cancelled")
+    wheel.cancel("cancelled")
+    wheel.cancel("cancelled")  # harmless twice
+    wheel.call_at(140.0, "moved")
+    wheel.call_at(150.0, "moved")  # a second call_at moves it
+    assert len(wheel) == 3 and "moved" in wheel and "cancelled" not in wheel
+    scheduler.tick(129.99)
+    assert seen == []
+    scheduler.tick(200.0)
+    assert seen == [("periodic", 130.0), ("late", 130.125), ("moved", 150.0), ("periodic", 160.0), ("periodic", 190.0)]
+    assert len(wheel) == 1 and scheduler.next_deadline() == 220.0
+
+
+def test_wheel_item_cancelled_or_moved_by_an_earlier_fire_of_its_slot():
+    scheduler = Scheduler(HandClock(0.0))
+    fired = []
+
+    def fire(item: int) -> None:
+        fired.append((item, scheduler.now()))
+        if item == 1:
+            wheel.cancel(2)
+            wheel.call_at(5.0, 3)
+
+    wheel: TimerWheel[int] = TimerWheel(scheduler, fire)
+    for item in (1, 2, 3, 4):
+        wheel.call_at(1.0, item)
+    scheduler.tick(10.0)
+    assert fired == [(1, 1.0), (4, 1.0), (3, 5.0)] and len(wheel) == 0
+
+
+@settings(deadline=None)  # wall-clock limits fail on a loaded machine; this asserts behaviour only
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.floats(0, 50), st.sampled_from(["arm", "cancel"])), max_size=40),
+    st.lists(st.floats(0, 60), max_size=6),
+)
+def test_wheel_fires_what_the_scheduler_would_no_earlier_and_at_most_an_eighth_later(operations, ticks):
+    """The wheel against the general path: the same arm/cancel calls on one Timer per item."""
+    scheduler = Scheduler(HandClock(0.0))
+    wheel_fired: list[tuple[int, float]] = []
+    wheel: TimerWheel[int] = TimerWheel(scheduler, lambda item: wheel_fired.append((item, scheduler.now())))
+    reference = Scheduler(HandClock(0.0))
+    reference_fired: list[tuple[int, float]] = []
+    timers = {}
+    for item, when, operation in operations:
+        if item in timers:
+            timers.pop(item).cancel()
+        wheel.cancel(item)
+        if operation == "arm":
+            wheel.call_at(when, item)
+            timers[item] = reference.call_at(when, lambda item=item: reference_fired.append((item, reference.now())))
+    for now in sorted(ticks):
+        scheduler.tick(now)
+        reference.tick(now)
+    last = max(ticks, default=-1.0)
+    due_by_reference = dict(reference_fired)
+    late_enough = {item for item, when in due_by_reference.items() if when + 0.125 <= last}
+    fired = dict(wheel_fired)
+    assert len(fired) == len(wheel_fired)  # once each
+    assert late_enough <= set(fired) <= set(due_by_reference)
+    for item, when in fired.items():
+        assert due_by_reference[item] <= when <= due_by_reference[item] + 0.125
+    assert [when for _, when in wheel_fired] == sorted(when for _, when in wheel_fired)
