@@ -30,7 +30,13 @@ def test_events_and_keepalives_never_answered_do_not_end_the_session(tmp_path):
                               f"</deviceObject></monitorObject></MonitorStart>")
         assert isinstance(client.csta(forwarding(True)), csta.SetForwardingResponse)
         assert client.wait_event("ForwardingEvent").forward_status is True  # seen, never answered
-        client.drain(TIMER_F + 3)  # every INFO so far has now timed out on the server's side
+        client.drain(TIMER_F + 3)  # every INFO sent in the first seconds has now timed out on the server's side
+        # The first keep-alive went out about session_timeout after the last request, so its
+        # Timer F ends at about the same moment as the drain: wait (bounded) for its log line.
+        for _ in range(20):
+            if "keepalive-failure" in server.log_text:
+                break
+            client.drain(0.5)
         keepalives = [r for r in client.server_requests if b"<SystemStatus" in r.body]
         assert len(keepalives) >= 5, "keep-alives stopped coming while the client stayed silent"
 
