@@ -257,6 +257,7 @@ def phase_throughput(scale: Scale, work: Path) -> list[Row]:
     if profile is not None:
         profile.parent.mkdir(parents=True, exist_ok=True)
     server.start(profile_to=profile)
+    _wait_for_start_up(server)
     rows = [Row("server start with the directory loaded", f"{server.started_in:.1f} s", "",
                 f"RSS {server.rss() / MB:,.0f} MB with {scale.users:,} users, no sessions")]
     try:
@@ -274,6 +275,15 @@ def phase_throughput(scale: Scale, work: Path) -> list[Row]:
     return rows
 
 
+def _wait_for_start_up(server: ServerProcess) -> None:
+    """The port opens before the start-up work that follows it (gc.freeze, returning the
+    free heap to the system); "server-start" is logged once that is done, so an idle RSS
+    is read after it."""
+    deadline = time.monotonic() + 60
+    while " server-start " not in server.log_text and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 # -- phase 2: memory with live sessions and keep-alives --------------------------------
 def phase_sessions(scale: Scale, work: Path) -> list[Row]:
     server = write_deployment(work / "server-b", users=scale.users, session_timeout=scale.session_timeout)
@@ -281,6 +291,7 @@ def phase_sessions(scale: Scale, work: Path) -> list[Row]:
     rows = []
     client = LoadClient("127.0.0.1", server.sip_port, scale.connections)
     try:
+        _wait_for_start_up(server)
         baseline = server.rss()
         logged_on = 0
         hold = scale.session_timeout * 1.2 + 1
