@@ -42,6 +42,15 @@ class _AnsweringApp:
         pass
 
 
+def ok_to_info(request) -> bytes:
+    """The peer's 200 to an INFO we sent (`request` as parsed)."""
+    return (
+        f"SIP/2.0 200 OK\r\nVia: {request.headers.get('Via')}\r\nFrom: {request.headers.get('From')}\r\n"
+        f"To: {request.headers.get('To')}\r\nCall-ID: {request.call_id}\r\nCSeq: {request.cseq[0]} INFO\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
 def _request(method: str, cseq: int, to_tag: str | None, branch: str, body: bytes = b"") -> bytes:
     to = "<sip:rcc@rcc.example.com>" + (f";tag={to_tag}" if to_tag else "")
     lines = [
@@ -86,13 +95,7 @@ def main() -> None:
     def one_event() -> None:
         endpoint.send_request(dialog, "INFO", headers=[("Content-Type", CSTA)], body=ANSWER, on_outcome=_ignore)
         (out,) = endpoint.take_output()
-        request = _parse(out.data)
-        reply = (
-            f"SIP/2.0 200 OK\r\nVia: {request.headers.get('Via')}\r\nFrom: {request.headers.get('From')}\r\n"
-            f"To: {request.headers.get('To')}\r\nCall-ID: {request.call_id}\r\nCSeq: {request.cseq[0]} INFO\r\n"
-            "Content-Length: 0\r\n\r\n"
-        ).encode()
-        endpoint.receive(1, reply)
+        endpoint.receive(1, ok_to_info(_parse(out.data)))
 
     rate("endpoint: outgoing INFO + 200 (incl. test-side parse)", one_event, scale(10000, smoke=20))
     print(f"{'endpoint: transactions left':<48} {endpoint.server_transaction_count + endpoint.client_transaction_count:>12}")

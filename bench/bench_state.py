@@ -46,7 +46,7 @@ class Core:
         config = load_config(DEFAULT_CONFIG_PATH)
         cic = load_cic_data(config.cic.data_file)
         data = CurrentData(directory=load_ldif(config.directory.ldif_file, "EXAMPLE"), cic=cic)
-        scheduler = Scheduler(lambda: 0.0)
+        self.scheduler = scheduler = Scheduler(lambda: 0.0)
         switch = EmbeddedSwitch([s.extension for s in cic.stations], scheduler=scheduler)
         app = RccApplication(data=data, occupancy=OccupancyRegistry(), switch=switch, session_timeout=0,
                              domain_name="rcc.example.com", scheduler=scheduler, wall_clock=lambda: 0.0,

@@ -15,20 +15,15 @@ import sys
 import time
 
 from rccserver import csta
-from rccserver.cic import load_cic_data
 from rccserver.common.clock import Scheduler
-from rccserver.directory.ldif import load_ldif
-from rccserver.rcc.application import CurrentData, RccApplication
-from rccserver.rcc.occupancy import OccupancyRegistry
-from rccserver.server.config import DEFAULT_CONFIG_PATH, load_config
 from rccserver.sip.endpoint import Endpoint
 from rccserver.sip.framer import StreamFramer
 from rccserver.sip.parser import parse_message
-from rccserver.switch import EmbeddedSwitch
-from testkit.dialog import ClientDialog
-from testkit.messages import lync_info, request_system_status, snapshot_device
+from rccserver.state import MemoryStore
+from testkit.messages import lync_info, snapshot_device
 
 from bench import bench_endpoint
+from bench.bench_state import CONN, LINE, Core
 
 
 def _sip_ops() -> dict:
@@ -88,13 +83,7 @@ def _endpoint_ops() -> dict:
         endpoint.send_request(dialog, "INFO", headers=[("Content-Type", bench_endpoint.CSTA)],
                               body=bench_endpoint.ANSWER, on_outcome=bench_endpoint._ignore)
         (out,) = endpoint.take_output()
-        request = parse_message(out.data)
-        reply = (
-            f"SIP/2.0 200 OK\r\nVia: {request.headers.get('Via')}\r\nFrom: {request.headers.get('From')}\r\n"
-            f"To: {request.headers.get('To')}\r\nCall-ID: {request.call_id}\r\nCSeq: {request.cseq[0]} INFO\r\n"
-            "Content-Length: 0\r\n\r\n"
-        ).encode()
-        endpoint.receive(1, reply)
+        endpoint.receive(1, bench_endpoint.ok_to_info(parse_message(out.data)))
 
     def between_rounds() -> None:  # let finished transactions go, as the reactor's timers would
         now[0] += 64.0
@@ -109,38 +98,20 @@ def _endpoint_ops() -> dict:
 def _rcc_ops() -> dict:
     """Endpoint, RCC application and embedded switch on the demo data (as bench_state builds
     them), alice signed in; one SnapshotDevice INFO in as bytes, its 200 out as bytes."""
-    config = load_config(DEFAULT_CONFIG_PATH)
-    cic = load_cic_data(config.cic.data_file)
-    data = CurrentData(directory=load_ldif(config.directory.ldif_file, "EXAMPLE"), cic=cic)
-    scheduler = Scheduler(lambda: 1000.0)
-    switch = EmbeddedSwitch([s.extension for s in cic.stations], scheduler=scheduler)
-    app = RccApplication(data=data, occupancy=OccupancyRegistry(), switch=switch, session_timeout=0,
-                         domain_name="rcc.example.com", scheduler=scheduler, wall_clock=lambda: 1_700_000_000.0)
-    endpoint = Endpoint(app, domain_name="rcc.example.com", scheduler=scheduler)
-    app.attach(endpoint)
-    endpoint.connection_made(1, ("127.0.0.1", 5060), "tcp", ("127.0.0.1", 11001))
-    line = "tel:+1001"
-    dialog = ClientDialog("sip:alice@example.com", ("127.0.0.1", 5060))
-    cseq, invite = dialog.request("INVITE", request_system_status(line), extra=[("Supported", "timer")])
-    endpoint.receive(1, invite)
-    (answer,) = endpoint.take_output()
-    signed_in = parse_message(answer.data)
-    assert signed_in.status == 200, signed_in
-    dialog.established(signed_in.to.tag, [], None)
-    endpoint.receive(1, dialog.ack(cseq))
-    endpoint.take_output()
-    body = snapshot_device(line)
-    endpoint.receive(1, dialog.request("INFO", body)[1])
-    (answer,) = endpoint.take_output()
-    reply = parse_message(answer.data)
+    core = Core(MemoryStore())
+    body = snapshot_device(LINE)
+    (reply,) = core.feed(core.dialog.request("INFO", body)[1])
     assert reply.status == 200 and b"SnapshotDeviceResponse" in reply.body, reply
 
     def snapshot() -> None:
-        endpoint.receive(1, dialog.request("INFO", body)[1])
-        endpoint.take_output()
+        core.endpoint.receive(CONN, core.dialog.request("INFO", body)[1])
+        core.endpoint.take_output()
 
-    def between_rounds() -> None:
-        scheduler.tick(1000.0)
+    now = [0.0]
+
+    def between_rounds() -> None:  # let finished transactions go, as the reactor's timers would
+        now[0] += 64.0
+        core.scheduler.tick(now[0])
 
     return {"rcc: SnapshotDevice INFO -> 200 through the core (bytes in/out)": (snapshot, between_rounds)}
 
