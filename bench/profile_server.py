@@ -1,7 +1,7 @@
 """Profile the server under one workload: cProfile in the server process, the load
 client outside it.
 
-    python -m bench.profile_server snapshot|makecall|logon|reload [--users N] [--count N] [--top N]
+    python -m bench.profile_server snapshot|makecall|logon|reload|lync [--users N] [--count N] [--top N]
     python -m bench.profile_server snapshot --py-spy   # sample instead (py-spy from PyPI)
 
 The server runs `python -m cProfile -o FILE -m rccserver run ...`; the stats are
@@ -23,13 +23,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.sippload import run_lync_calls
 from testkit.deployment import BenchUser, ldif_text, write_deployment
 from testkit.loadclient import LoadClient
 
-WORKLOADS = ("snapshot", "makecall", "logon", "reload")
+WORKLOADS = ("snapshot", "makecall", "logon", "reload", "lync")
 
 
 def drive(workload: str, port: int, server, count: int) -> str:
+    if workload == "lync":  # bench compare's scenario a: SIPp, one connection, 50 calls open
+        result = run_lync_calls(server.workdir / "sipp-lync", port, [BenchUser(i) for i in range(count)],
+                                calls=5, one_connection=True, concurrency=50, timeout=600)
+        return f"{result.successful} of {result.calls} SIPp calls in {result.seconds:.1f} s, {result.failed} failed"
     client = LoadClient("127.0.0.1", port, 4)
     try:
         if workload == "logon":
