@@ -8,7 +8,7 @@ No sockets, no reactor turns and no load generator: the figure is the server's o
 CPU per call, steady enough on a shared machine to judge a change to the hot path
 by (docs/performance.md). `--profile FILE` writes cProfile stats of the same loop.
 
-    python -m bench.lync_inprocess [--calls N] [--users N] [--profile FILE]
+    python -m bench.lync_inprocess [--calls N] [--users N] [--makecalls N] [--profile FILE]
 """
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def _request(user: BenchUser, method: str, cseq: int, to_tag: bytes | None, bran
 class _Call:
     """One SIPp call's script, one message per step; it reads our answers as SIPp does."""
 
-    def __init__(self, user: BenchUser) -> None:
+    def __init__(self, user: BenchUser, makecalls: int = MAKECALLS) -> None:
         self.user = user
+        self.makecalls = makecalls
         self.step = 0
         self.to_tag: bytes | None = None
         self.call_id = b"none"
@@ -71,7 +72,7 @@ class _Call:
             return _request(user, "ACK", 1, self.to_tag, "ack")
         pair, second = divmod(step - 2, 2)
         cseq = step
-        if pair < MAKECALLS:
+        if pair < self.makecalls:
             if not second:
                 body = (f'<?xml version="1.0"?><MakeCall xmlns="{ED3}"><callingDevice>{user.line}'
                         f"</callingDevice><calledDirectoryNumber>tel:+1555{user.extension}"
@@ -81,7 +82,7 @@ class _Call:
                         f"<callID>{self.call_id.decode()}</callID><deviceID>{user.line}</deviceID>"
                         f"</connectionToBeCleared></ClearConnection>").encode()
             return _request(user, "INFO", cseq, self.to_tag, f"{step}", body)
-        if pair == MAKECALLS and not second:
+        if pair == self.makecalls and not second:
             return _request(user, "BYE", cseq, self.to_tag, "bye")
         return None
 
@@ -112,7 +113,8 @@ def build(users: int, workdir: Path):
     return reactor, protocol, transport
 
 
-def run_calls(clock: Clock, protocol, transport, users: list[BenchUser]) -> tuple[int, float]:
+def run_calls(clock: Clock, protocol, transport, users: list[BenchUser],
+              makecalls: int = MAKECALLS) -> tuple[int, float]:
     """Every user's call, OPEN_CALLS at once, one message of each open call per chunk: the
     number of calls whose every request was answered 200 without a CSTA error, and the
     CPU seconds spent in the server's code (the harness's own work left out)."""
@@ -123,7 +125,7 @@ def run_calls(clock: Clock, protocol, transport, users: list[BenchUser]) -> tupl
     cpu = 0.0
     while waiting or open_calls:
         while waiting and len(open_calls) < OPEN_CALLS:
-            call = _Call(waiting.pop())
+            call = _Call(waiting.pop(), makecalls)
             open_calls[f"call-{call.user.index}".encode()] = call
         chunk = []
         for key, call in list(open_calls.items()):
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--makecalls", type=int, default=MAKECALLS,
+                        help="MakeCall + ClearConnection pairs per call (0: logon, ACK, BYE only)")
     parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rcc-lync-") as tmp:
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler = cProfile.Profile() if args.profile else None
             if profiler:
                 profiler.enable()
-            done, seconds = run_calls(clock, protocol, transport, users)
+            done, seconds = run_calls(clock, protocol, transport, users, args.makecalls)
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(str(args.profile))
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             per_call = seconds / done * 1e6
             best = per_call if best is None else min(best, per_call)
             print(f"{done} calls: {per_call:.0f} us of server CPU per call, "
-                  f"{per_call / (2 * MAKECALLS + 1):.0f} us per CSTA request")
+                  f"{per_call / (2 * args.makecalls + 1):.0f} us per CSTA request")
         print(f"best: {best:.0f} us per call")
     return 0
 
