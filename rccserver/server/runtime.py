@@ -83,7 +83,9 @@ def _freeze_heap(collect_first: bool = False) -> None:
     # (Collecting first is for start-up only: on a live server it is such a stall.)
     if collect_first:
         gc.collect()
-    gc.freeze()
+    freeze = getattr(gc, "freeze", None)  # CPython only (PyPy has none: docs/pypy.md)
+    if freeze is not None:
+        freeze()
 
 
 def _return_free_heap() -> None:

@@ -62,8 +62,8 @@ class ConnectionSink(TypingProtocol):
 
     def connection_made(self, conn: SipConnection) -> None: ...
     def message_received(self, conn: SipConnection, data: bytes) -> None: ...
-    # Optional: every message of one received chunk has been handed over (see above).
-    # def chunk_received(self, conn: SipConnection) -> None: ...
+    # Every message of one received chunk has been handed over (see above).
+    def chunk_received(self, conn: SipConnection) -> None: ...
     def framing_error(self, conn: SipConnection, error: FramingError) -> None: ...
     def connection_lost(self, conn: SipConnection, reason: str) -> None: ...
 
@@ -190,7 +190,6 @@ class SipStreamProtocol(Protocol):
         self._grace: IDelayedCall | None = None
         # Writes held back while a received chunk is handled (None: write at once).
         self._held: list[bytes] | None = None
-        self._chunk_received = getattr(sink, "chunk_received", None)
 
     # -- state table --------------------------------------------------------
     def _move(self, event: Event) -> None:
@@ -243,26 +242,26 @@ class SipStreamProtocol(Protocol):
             self._write_held()
 
     def _deliver(self, events: list) -> None:
-        chunk_received = self._chunk_received
+        sink = self.sink
         pending = False  # messages handed over since the sink last heard chunk_received
         for event in events:
             if self.state is not State.OPEN:
                 break
             if isinstance(event, FramedMessage):
-                self.sink.message_received(self.connection, event.data)
-                pending = chunk_received is not None
+                sink.message_received(self.connection, event.data)
+                pending = True
             elif isinstance(event, KeepAlive):
                 if pending:  # answers to the messages before the ping go first
                     pending = False
-                    chunk_received(self.connection)  # type: ignore[misc]
+                    sink.chunk_received(self.connection)
                 self._write(PONG)
             elif isinstance(event, FramingError):
                 pending = False  # the sink carries out everything with its answer
-                self.sink.framing_error(self.connection, event)
+                sink.framing_error(self.connection, event)
                 self.close(f"framing error: {event.reason}")
                 return
         if pending:
-            chunk_received(self.connection)  # type: ignore[misc]
+            sink.chunk_received(self.connection)
         if self.state is State.OPEN:
             self._after_chunk(events)
 
