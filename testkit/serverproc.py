@@ -104,6 +104,10 @@ class ServerProcess:
                                         stdout=subprocess.DEVNULL, stderr=self._stderr)
         try:
             wait_for_port(self.sip_port, self.process, timeout)
+            if self.admin_port is not None:
+                # The admin port opens after the lines' listeners (a loaded machine can
+                # leave a gap): a test's first admin request must not race it.
+                wait_for_port(self.admin_port, self.process, timeout)
         except (RuntimeError, TimeoutError) as error:
             self.stop()
             raise RuntimeError(f"server failed to start ({error}):\n"
