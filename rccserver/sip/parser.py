@@ -456,6 +456,8 @@ def _start_line(line: str) -> tuple | None:
     """The parsed start line (remembered), or None if it does not parse."""
     parsed = _START_LINES.get(line)
     if parsed is None:
+        if "\r" in line or "\n" in line:
+            return None
         try:
             if line[:4].upper() == "SIP/":
                 parsed = _parse_status_line(line)
@@ -542,9 +544,8 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
         return None
     head = data[:end]
     lines = head.decode("utf-8", "surrogateescape").split("\r\n")
-    # As many CRs and LFs as CRLFs split on: no bare CR or LF.
-    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
-        return None
+    # A bare CR or LF would be inside one of the lines: each line not remembered (as
+    # start line or header line; only lines without them are) is searched for them.
     start_line = _start_line(lines[0])
     if start_line is None:
         return None
@@ -572,6 +573,8 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
             if kind is _CSEQ and cseq is None:
                 cseq = line_cseq
             continue
+        if "\r" in line or "\n" in line:
+            return None
         raw_name, colon, value = line.partition(":")
         if not colon:
             return None

@@ -231,3 +231,14 @@ def test_remembered_lines_are_bounded(monkeypatch):
     long_value = b"X-Long: " + b"a" * 600
     check_same(base.replace(b"Supported: timer", long_value))
     assert long_value.decode() not in parser._KNOWN_LINES
+
+
+@pytest.mark.parametrize("stray", [b"\r", b"\n", b"\n\r"])
+def test_a_bare_cr_or_lf_anywhere_in_the_header_section(stray):
+    """The fast path looks for bare CRs and LFs only in lines it has not remembered; a
+    remembered line never holds one, so wherever one lands, the general parser decides."""
+    data = lync_info()
+    end = data.find(b"\r\n\r\n")
+    check_same(data)  # every line but the top Via remembered
+    for at in range(end + 1):
+        check_same(data[:at] + stray + data[at:])
