@@ -440,3 +440,21 @@ def test_rfc2543_fallback_matches_on_dialog_fields() -> None:
     assert _key(branch=None, call_id="other") != invite
     assert _key(branch="z9hG4bK", method="ACK") == _key(branch="z9hG4bK")  # cookie-only branch: fallback
     assert cancel_target_key(_key(branch=None, method="CANCEL")) == invite
+
+
+def test_table_enums_hash_by_identity_and_equal_only_themselves():
+    """The identity hash (cheaper than Enum's hash of the name) is only sound for plain
+    Enums, whose members equal nothing but themselves."""
+    import enum
+
+    from rccserver.sip import transaction_tables as tables
+
+    enums = [tables.Action, *{m.states for m in tables.MACHINE_DEFINITIONS.values()},
+             *{m.inputs for m in tables.MACHINE_DEFINITIONS.values()}]
+    assert len(enums) == 9
+    for cls in enums:
+        assert not issubclass(cls, (int, str)) and issubclass(cls, enum.Enum)
+        for member in cls:
+            assert hash(member) == object.__hash__(member)
+            assert [other for other in cls if other == member] == [member]
+            assert member != member.value and member != member.name
