@@ -34,7 +34,7 @@ from rccserver.sip import session_timer as st
 from rccserver.sip.application import Application, ResponseOutcome
 from rccserver.sip.client_transactions import ClientTransactions
 from rccserver.sip.dialog import Dialog, DialogEvent, new_tag, strip_tag
-from rccserver.sip.grammar import safe_reason, tag_of, unsupported_options, uri_text
+from rccserver.sip.grammar import field_tag, safe_reason, unsupported_options, uri_text
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.outputs import Close, Connection, Output, Send, SendTo, Target
 from rccserver.sip.parser import SipParseError, parse_message
@@ -241,9 +241,8 @@ class Endpoint(ServerTransactions, ClientTransactions):
         via = request.top_via
         call_id = request.call_id
         cseq_number = request.cseq[0]
-        headers = request.headers
-        from_tag = tag_of(headers.get("From"), lambda: request.from_)
-        to_tag = tag_of(headers.get("To"), lambda: request.to)
+        from_tag = field_tag(request, "From")
+        to_tag = field_tag(request, "To")
         branch = via.branch
         key = server_key(
             method=method,

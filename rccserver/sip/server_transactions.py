@@ -14,7 +14,7 @@ from typing import Iterable
 
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
-from rccserver.sip.grammar import tag_of
+from rccserver.sip.grammar import field_tag
 from rccserver.sip.message import Request, make_response, reason_phrase
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
@@ -100,7 +100,7 @@ class ServerTransactions:
         to_tag = None
         tagged = tx.request_tagged
         if tagged is None and status != 100:
-            tagged = tx.request_tagged = tag_of(request.headers.get("To"), lambda: request.to) is not None
+            tagged = tx.request_tagged = field_tag(request, "To") is not None
         if status != 100 and not tagged:
             if tx.to_tag is None:
                 tx.to_tag = new_tag()
