@@ -49,8 +49,7 @@ from rccserver.sip.transaction import (
     ServerNonInviteInput,
     ServerTransaction,
     cancel_target_key,
-    has_rfc3261_branch,
-    server_key,
+    server_key_from_via,
 )
 
 __all__ = ["Close", "DialogEndedError", "Endpoint", "Output", "Send", "SendTo", "Target"]
@@ -243,17 +242,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
         cseq_number = request.cseq[0]
         from_tag = field_tag(request, "From")
         to_tag = field_tag(request, "To")
-        branch = via.branch
-        key = server_key(
-            method=method,
-            branch=branch,
-            sent_by=via.sent_by,
-            request_uri=request.uri,
-            from_tag=from_tag,
-            call_id=call_id,
-            cseq=cseq_number,
-            top_via="" if has_rfc3261_branch(branch) else str(via),  # only the fallback needs it
-        )
+        key = server_key_from_via(method, via, request.uri, from_tag, call_id, cseq_number)
         tx = self._server_tx.get(key)
         if method == "ACK":
             if tx is not None and tx.machine == "server-invite":
@@ -325,8 +314,10 @@ class Endpoint(ServerTransactions, ClientTransactions):
         )
 
     def _unsupported_requirements(self, request: Request) -> list[str]:
-        required = request.headers.get_all("Require")
-        return unsupported_options(required, SUPPORTED_OPTIONS) if required else []
+        for name, _ in request.headers._items:  # most requests have no Require: no list built
+            if name == "Require":
+                return unsupported_options(request.headers.get_all("Require"), SUPPORTED_OPTIONS)
+        return []
 
     def _negotiate_timer(self, tx: ServerTransaction) -> tuple[bool, st.SessionTimer | None]:
         """(acceptable, timer) for this INVITE/UPDATE.  Not acceptable means the

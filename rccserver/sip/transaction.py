@@ -31,6 +31,7 @@ from rccserver.sip.transaction_matching import (
     client_key_of,
     has_rfc3261_branch,
     server_key,
+    server_key_from_via,
     server_key_of,
 )
 from rccserver.sip.transaction_tables import (
@@ -64,7 +65,7 @@ __all__ = [
     "ServerInviteInput", "ServerInviteState", "ServerKey", "ServerNonInviteInput",
     "ServerNonInviteState", "ServerTransaction", "T1", "TIMER_ACTIONS", "TIMER_B_F_H", "TIMER_L",
     "Timer", "TimerSettings", "TransactionKey", "cancel_target_key", "client_key_of",
-    "has_rfc3261_branch", "server_key", "server_key_of", "step",
+    "has_rfc3261_branch", "server_key", "server_key_from_via", "server_key_of", "step",
 ]
 
 T1 = TimerSettings().t1
