@@ -36,6 +36,16 @@ from rccserver.sip.transaction_tables import tu_response_input
 _COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 _COPIED_WITH_RECORD_ROUTE = _COPIED | {"Record-Route"}
 
+_SEND_RESPONSE = Action.SEND_RESPONSE
+_RESEND_LAST_RESPONSE = Action.RESEND_LAST_RESPONSE
+_DESTROY = Action.DESTROY
+_START_TIMER_H = Action.START_TIMER_H
+_START_TIMER_J = Action.START_TIMER_J
+_START_TIMER_L = Action.START_TIMER_L
+_PASS_TO_TU = Action.PASS_TO_TU
+_REPORT_TIMEOUT = Action.REPORT_TIMEOUT
+_TIMER_J = ServerNonInviteInput.TIMER_J
+
 
 class ServerTransactions:
     """Mixed into Endpoint: uses its connections, timers, outputs and dialog methods."""
@@ -160,30 +170,31 @@ class ServerTransactions:
         ).encode("utf-8", "surrogateescape") + body
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
+        # The commonest actions first; module names, not Action.X lookups, in the chain.
         for action in tx.feed(input_):
-            if action is Action.SEND_RESPONSE:
+            if action is _SEND_RESPONSE:
                 tx.last_response = data
                 self._send_response_bytes(tx.conn_id, tx.request, data, tx=tx)  # type: ignore[arg-type]
-            elif action is Action.RESEND_LAST_RESPONSE:
-                if tx.last_response is not None:
-                    self._send_response_bytes(tx.conn_id, tx.request, tx.last_response)
-            elif action is Action.START_TIMER_H:
-                tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_server(tx, ServerInviteInput.TIMER_H))
-            elif action is Action.START_TIMER_L:
-                tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
-            elif action is Action.START_TIMER_J:
+            elif action is _DESTROY:
+                self._destroy_server_tx(tx)
+            elif action is _START_TIMER_J:
                 if self.timer_j > 0:
                     tx.timer = self._schedule(self.timer_j, lambda: self._feed_server(tx, ServerNonInviteInput.TIMER_J))
                 else:
-                    self._feed_server(tx, ServerNonInviteInput.TIMER_J)
-            elif action is Action.PASS_TO_TU:
+                    self._feed_server(tx, _TIMER_J)
+            elif action is _START_TIMER_L:
+                tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
+            elif action is _PASS_TO_TU:
                 # only the ACK for our 2xx comes here: the dialog is confirmed by it
                 if tx.dialog is not None and tx.dialog.pending_invite is tx:
                     tx.dialog.pending_invite = None
-            elif action is Action.REPORT_TIMEOUT:
+            elif action is _RESEND_LAST_RESPONSE:
+                if tx.last_response is not None:
+                    self._send_response_bytes(tx.conn_id, tx.request, tx.last_response)
+            elif action is _START_TIMER_H:
+                tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_server(tx, ServerInviteInput.TIMER_H))
+            elif action is _REPORT_TIMEOUT:
                 self._server_timeout(tx)
-            elif action is Action.DESTROY:
-                self._destroy_server_tx(tx)
             # ABSORB and REPORT_TRANSPORT_FAILURE need nothing more here: a server
             # transaction's lost response has nobody to tell.
 

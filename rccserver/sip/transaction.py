@@ -73,6 +73,7 @@ TIMER_B_F_H = TimerSettings().timeout  # 32 s: INVITE/non-INVITE client timeout 
 TIMER_L = TimerSettings().timeout  # RFC 6026: how long the accepted INVITE waits for its ACK
 
 
+_START_TIMER_I = Action.START_TIMER_I
 _SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
 
 
@@ -103,7 +104,7 @@ class ServerTransaction:
         if row is None:
             raise InvalidTransition(self.machine, self.state, input_)
         self.state, actions = row
-        if Action.START_TIMER_I in actions:
+        if _START_TIMER_I in actions:
             self.state, after = step(self.machine, self.state, ServerInviteInput.TIMER_I)
             actions += after
         return actions
