@@ -445,7 +445,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
         dialog = Dialog(
             call_id=request.call_id,
             local_tag=tx.to_tag,
-            remote_tag=request.from_.tag,
+            remote_tag=field_tag(request, "From"),  # as the dialog is looked up (remembered scan)
             local_uri=strip_tag(to_text),
             remote_uri=strip_tag(from_text),
             route_set=tuple(request.headers.get_all("Record-Route")),
