@@ -94,6 +94,7 @@ MAX_RING_COUNT = 15
 MAX_DIGITS_PER_REQUEST = 64
 _DTMF = re.compile(r"[0-9*#A-Da-d]+")
 _OBSERVED = connection_fsm.OBSERVED
+_TRANSITIONS = connection_fsm.TRANSITIONS
 
 
 def _positive(instance, attribute, value) -> None:
@@ -881,7 +882,8 @@ class EmbeddedSwitch:
     # ------------------------------------------------------------------ the one place states change
 
     def _step(self, party: _Party, event: I, cause: Cause, *, observer_cause: Cause | None = None, **details) -> None:
-        transition = connection_fsm.transition(party.state, event)
+        # The table read in line; transition() is asked only for an illegal pair (it raises).
+        transition = _TRANSITIONS.get((party.state, event)) or connection_fsm.transition(party.state, event)
         was_alerting = party.state is S.ALERTING
         target = party.state = transition.target
         if was_alerting and target is not S.ALERTING and party.timers:
