@@ -310,7 +310,9 @@ def log_session_start(session) -> None:
 
 
 def log_session_end(session, reason: str) -> None:
-    emit("session-end", **_session_fields(session), reason=reason)
+    fields = _session_fields(session)
+    fields["reason"] = reason
+    _emit("session-end", LogLevel.info, fields)
 
 
 def log_keepalive_failure(session, outcome: str, ends_session: bool) -> None:
