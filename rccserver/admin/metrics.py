@@ -57,6 +57,13 @@ class Metrics:
         # labels() looks its child up under a lock on every call; the hot paths keep their own.
         self._csta_children: dict[tuple[str, str], object] = {}
         self._event_children: dict[str, object] = {}
+        self._logon_children: dict[str, object] = {}
+
+    def count_logon(self, code: str) -> None:
+        child = self._logon_children.get(code)
+        if child is None:
+            child = self._logon_children[code] = self.logons.labels(code=code)
+        child.inc()
 
     def count_csta_request(self, service: str, result: str) -> None:
         child = self._csta_children.get((service, result))

@@ -37,6 +37,15 @@ _DIALABLE = re.compile(rf"\+?[0-9*#]{{1,{MAX_DIGITS}}}")
 _EXTENSION = re.compile(rf"[0-9*#]{{1,{MAX_DIGITS}}}")
 
 
+# Reading is pure and the same numbers come again and again (a user's own line, the
+# numbers it dials, for every request): the readings are kept by input text. Bounded in
+# entries and in text length; emptied when full.
+_CACHE_SIZE = 8192
+_CACHED_LENGTH = 256
+_readings: dict[str, tuple[str | None, str]] = {}
+_NOT_TEXT = (None, "")
+
+
 def _as_written(text: str | None) -> str:
     """The number part of `text` without its wrapping or separators; not validated."""
     if not isinstance(text, str):
@@ -50,10 +59,29 @@ def _as_written(text: str | None) -> str:
     return _SEPARATORS.sub("", text.split(";", 1)[0])
 
 
+def _read(text: str | None) -> tuple[str | None, str]:
+    """(canonical_number, line_number) of `text`, computed."""
+    number = _as_written(text)
+    return (number if _DIALABLE.fullmatch(number) else None), (number[1:] if number.startswith("+") else number)
+
+
+def _reading(text: str | None) -> tuple[str | None, str]:
+    """(canonical_number, line_number) of `text`, from the cache when it is there."""
+    if type(text) is not str:
+        return _read(text) if isinstance(text, str) else _NOT_TEXT
+    reading = _readings.get(text)
+    if reading is None:
+        reading = _read(text)
+        if len(text) <= _CACHED_LENGTH:
+            if len(_readings) >= _CACHE_SIZE:
+                _readings.clear()
+            _readings[text] = reading
+    return reading
+
+
 def canonical_number(text: str | None) -> str | None:
     """The dialable number: `tel:+1 (317) 555-0188;ext=5` is `+13175550188`; None if not a number."""
-    number = _as_written(text)
-    return number if _DIALABLE.fullmatch(number) else None
+    return _reading(text)[0]
 
 
 def line_number(text: str | None) -> str:
@@ -62,8 +90,7 @@ def line_number(text: str | None) -> str:
     Not validated: two lines written alike compare equal whatever they hold.
     Whether the number can be dialled is `canonical_number`'s question.
     """
-    number = _as_written(text)
-    return number[1:] if number.startswith("+") else number
+    return _reading(text)[1]
 
 
 def same_line(a: str | None, b: str | None) -> bool:

@@ -25,6 +25,8 @@ from rccserver.common.numbers import canonical_number
 # `$` and one digit 1-9; every other `$` is an error (a typo, or .NET's `${name}`).
 _REFERENCE = re.compile(r"\$([1-9])")
 _DOLLAR = re.compile(r"\$")
+_CACHE_SIZE = 4096
+_CACHED_LENGTH = 256
 
 
 @attrs.frozen
@@ -121,11 +123,24 @@ class RuleSet:
                 raise ValueError(f"rule {index} {key}: {message}")
             compiled.append(_Compiled(rule, re.compile(rule.pattern)))
         self._compiled = tuple(compiled)
+        # A table is fixed once built and translating is pure: the same text (a number a
+        # user dials again) gets the same Translation. Bounded: emptied when full.
+        self._translations: dict[str, Translation] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
 
     def translate(self, text: str) -> Translation:
+        if type(text) is not str or len(text) > _CACHED_LENGTH:
+            return self._translate(text)
+        translation = self._translations.get(text)
+        if translation is None:
+            if len(self._translations) >= _CACHE_SIZE:
+                self._translations.clear()
+            translation = self._translations[text] = self._translate(text)
+        return translation
+
+    def _translate(self, text: str) -> Translation:
         canonical = canonical_number(text)
         if canonical is None:
             return Translation(text, None, None, None, None)

@@ -219,6 +219,12 @@ class RccApplication:
         if already_leased:  # this server holds the pool's lease for this user already
             self._answer_logon(incoming, decision, session_id, namespace, peer)
             return
+        if type(self.leases) is LocalLeases:
+            # A server alone: LocalLeases grants every claim at once (what `claimed` below
+            # does with its Granted), without a closure and a Granted per logon.
+            self._leased.add(station)
+            self._answer_logon(incoming, decision, session_id, namespace, peer)
+            return
 
         def claimed(result) -> None:
             if result.ok:

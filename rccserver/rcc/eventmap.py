@@ -19,9 +19,14 @@ class EventMapper:
 
     def flush(self) -> None:
         """Deliver every event the switch has queued."""
-        for event in self.app.switch.take_events():
-            sessions = self.app.sessions.sessions_on(event.station)
-            for session in sessions:
+        events = self.app.switch.take_events()
+        if not events:
+            return  # most requests: nothing happened that a station is told of
+        sessions_on = self.app.sessions.sessions_on
+        for event in events:
+            for session in sessions_on(event.station):
+                if not session.monitors:
+                    continue  # a session without MonitorStart is told nothing
                 for monitor in list(session.monitors.values()):
                     message = self.to_csta(event, session, monitor.cross_ref_id)
                     if message is not None:

@@ -99,7 +99,8 @@ def decide_logon(attempt: LogonAttempt, directory: DirectoryCache, cic: CicData,
     account = user.domain_account
 
     number = line_number(line)
-    if not number or number != line_number(user.line):
+    # Most clients send their msRTCSIP-Line as written: the same text is the same number.
+    if not number or (line != user.line and number != line_number(user.line)):
         return _refused("Cs_LineNotAssigned", f"line {line or '(none)'} is not {user.sip_uri}'s "
                                               f"msRTCSIP-Line ({user.line or 'not set'})",
                         lync_uri=lync_uri, domain_account=account, line=line)

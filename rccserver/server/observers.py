@@ -15,6 +15,8 @@ from rccserver.server import rcclog
 class LogObserver:
     """Writes the RCCServer log (SPEC section 6)."""
 
+    silent = frozenset({"csta_request", "event_sent"})  # hooks that do nothing here: Observers skips them
+
     def logon(self, decision: LogonDecision, peer) -> None:
         rcclog.log_logon(decision, peer=peer)
 
@@ -40,6 +42,8 @@ class LogObserver:
 class MetricsObserver:
     """Keeps the Prometheus counters and gauges of `/metrics`."""
 
+    silent = frozenset({"session_started", "session_ended"})  # the gauges read the registry when scraped
+
     def __init__(self, metrics: Metrics, sessions: SessionRegistry) -> None:
         self.metrics = metrics
         self.sessions = sessions  # the runtime may put the application's registry here later
@@ -48,7 +52,7 @@ class MetricsObserver:
         metrics.monitors.set_function(lambda: self.sessions.monitor_count)
 
     def logon(self, decision: LogonDecision, peer) -> None:
-        self.metrics.logons.labels(code=decision.code).inc()
+        self.metrics.count_logon(decision.code)
 
     def session_started(self, session: RccSession) -> None:
         pass  # the sessions gauge reads the registry
@@ -69,36 +73,31 @@ class MetricsObserver:
         self.metrics.rejected_connections.labels(reason=reason.split(" ")[0]).inc()
 
 
+HOOKS = ("logon", "session_started", "session_ended", "keepalive_failed", "csta_request", "event_sent",
+         "connection_rejected")
+
+
+def _nothing(*args) -> None:
+    pass
+
+
 class Observers:
-    """Hands every report to each observer in turn."""
+    """Hands every report to each observer in turn.
+
+    Each hook is set up once: an observer's `silent` hooks are left out, and a hook only
+    one observer acts on is that observer's own method (a CSTA request reaches the
+    metrics without a loop and a call of the log's `pass`)."""
 
     def __init__(self, *observers) -> None:
         self.observers = observers
+        for hook in HOOKS:
+            calls = tuple(getattr(observer, hook) for observer in observers
+                          if hook not in getattr(observer, "silent", ()))
+            setattr(self, hook, _fan_out(calls) if len(calls) > 1 else calls[0] if calls else _nothing)
 
-    def logon(self, decision: LogonDecision, peer) -> None:
-        for observer in self.observers:
-            observer.logon(decision, peer)
 
-    def session_started(self, session: RccSession) -> None:
-        for observer in self.observers:
-            observer.session_started(session)
-
-    def session_ended(self, session: RccSession, reason: str) -> None:
-        for observer in self.observers:
-            observer.session_ended(session, reason)
-
-    def keepalive_failed(self, session: RccSession, outcome: str, ends_session: bool) -> None:
-        for observer in self.observers:
-            observer.keepalive_failed(session, outcome, ends_session)
-
-    def csta_request(self, session, service_name: str, result: str) -> None:
-        for observer in self.observers:
-            observer.csta_request(session, service_name, result)
-
-    def event_sent(self, session, event: str) -> None:
-        for observer in self.observers:
-            observer.event_sent(session, event)
-
-    def connection_rejected(self, peer, reason: str) -> None:
-        for observer in self.observers:
-            observer.connection_rejected(peer, reason)
+def _fan_out(calls):
+    def each(*args) -> None:
+        for call in calls:
+            call(*args)
+    return each

@@ -137,7 +137,7 @@ class Runtime:
     # -- start -------------------------------------------------------------------
     def start(self) -> None:
         config = self.config
-        self.log_observer = rcclog.start_rcc_log(config)
+        self.log_observer = rcclog.start_rcc_log(config, reactor=self.reactor)
         try:
             snapshot = load_data(config)
         except (DirectoryError, CicDataError) as error:

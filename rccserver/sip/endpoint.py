@@ -34,7 +34,7 @@ from rccserver.sip import session_timer as st
 from rccserver.sip.application import Application, ResponseOutcome
 from rccserver.sip.client_transactions import ClientTransactions
 from rccserver.sip.dialog import Dialog, DialogEvent, new_tag, strip_tag
-from rccserver.sip.grammar import safe_reason, tag_of, unsupported_options, uri_text
+from rccserver.sip.grammar import field_tag, safe_reason, unsupported_options, uri_text
 from rccserver.sip.message import Request, Response, make_response
 from rccserver.sip.outputs import Close, Connection, Output, Send, SendTo, Target
 from rccserver.sip.parser import SipParseError, parse_message
@@ -49,8 +49,7 @@ from rccserver.sip.transaction import (
     ServerNonInviteInput,
     ServerTransaction,
     cancel_target_key,
-    has_rfc3261_branch,
-    server_key,
+    server_key_from_via,
 )
 
 __all__ = ["Close", "DialogEndedError", "Endpoint", "Output", "Send", "SendTo", "Target"]
@@ -241,20 +240,9 @@ class Endpoint(ServerTransactions, ClientTransactions):
         via = request.top_via
         call_id = request.call_id
         cseq_number = request.cseq[0]
-        headers = request.headers
-        from_tag = tag_of(headers.get("From"), lambda: request.from_)
-        to_tag = tag_of(headers.get("To"), lambda: request.to)
-        branch = via.branch
-        key = server_key(
-            method=method,
-            branch=branch,
-            sent_by=via.sent_by,
-            request_uri=request.uri,
-            from_tag=from_tag,
-            call_id=call_id,
-            cseq=cseq_number,
-            top_via="" if has_rfc3261_branch(branch) else str(via),  # only the fallback needs it
-        )
+        from_tag = field_tag(request, "From")
+        to_tag = field_tag(request, "To")
+        key = server_key_from_via(method, via, request.uri, from_tag, call_id, cseq_number)
         tx = self._server_tx.get(key)
         if method == "ACK":
             if tx is not None and tx.machine == "server-invite":
@@ -326,8 +314,10 @@ class Endpoint(ServerTransactions, ClientTransactions):
         )
 
     def _unsupported_requirements(self, request: Request) -> list[str]:
-        required = request.headers.get_all("Require")
-        return unsupported_options(required, SUPPORTED_OPTIONS) if required else []
+        for name, _ in request.headers._items:  # most requests have no Require: no list built
+            if name == "Require":
+                return unsupported_options(request.headers.get_all("Require"), SUPPORTED_OPTIONS)
+        return []
 
     def _negotiate_timer(self, tx: ServerTransaction) -> tuple[bool, st.SessionTimer | None]:
         """(acceptable, timer) for this INVITE/UPDATE.  Not acceptable means the
@@ -455,7 +445,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
         dialog = Dialog(
             call_id=request.call_id,
             local_tag=tx.to_tag,
-            remote_tag=request.from_.tag,
+            remote_tag=field_tag(request, "From"),  # as the dialog is looked up (remembered scan)
             local_uri=strip_tag(to_text),
             remote_uri=strip_tag(from_text),
             route_set=tuple(request.headers.get_all("Record-Route")),

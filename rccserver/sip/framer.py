@@ -111,16 +111,19 @@ class StreamFramer:
     def _next_event(self) -> FrameEvent | None:
         buf, pos = self._buffer, self._pos
         if self._total < 0:
-            prefix = bytes(buf[pos: pos + 4])
-            if len(prefix) < 4 and _PING.startswith(prefix):
-                return None  # nothing yet, or the start of a ping/pong: wait for more
-            if prefix == _PING:
-                self._consume(4)
-                return KeepAlive(_PING)
-            if prefix.startswith(_CRLF):
-                self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
-                return self._next_event()
-            return self._read_head()
+            if len(buf) == pos or buf[pos] == 13:  # a message never starts with CR: a ping or pong may
+                prefix = bytes(buf[pos: pos + 4])
+                if len(prefix) < 4 and _PING.startswith(prefix):
+                    return None  # nothing yet, or the start of a ping/pong: wait for more
+                if prefix == _PING:
+                    self._consume(4)
+                    return KeepAlive(_PING)
+                if prefix.startswith(_CRLF):
+                    self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
+                    return self._next_event()
+            failure = self._read_head()
+            if failure is not None or self._total < 0:
+                return failure
         if len(buf) - pos < self._total:
             return None
         message = bytes(buf[pos: pos + self._total])
@@ -132,7 +135,8 @@ class StreamFramer:
         self._scan = self._pos
         self._total = -1
 
-    def _read_head(self) -> FrameEvent | None:
+    def _read_head(self) -> FramingError | None:
+        """Sets `_total` once the header section is in; a FramingError if it is unacceptable."""
         buf, pos = self._buffer, self._pos
         end = buf.find(_END_OF_HEADERS, max(self._scan, pos))
         if end < 0:
@@ -146,13 +150,14 @@ class StreamFramer:
             return FramingError("Message too large: header section exceeds the size limit", 400, head)
         if head.count(_CRLF) - 2 > self.max_header_count:  # minus start line and empty line
             return FramingError(f"too many header lines (limit {self.max_header_count})", 400, head)
-        lengths = {m.group(1).strip(b" \t\r\n") for m in _CONTENT_LENGTH_RE.finditer(head)}
+        lengths = _CONTENT_LENGTH_RE.findall(head)
         if not lengths:
             body_length = 0
-        elif len(lengths) > 1:
-            return FramingError("multiple Content-Length header fields with different values", 400, head)
         else:
-            text = lengths.pop()
+            text = lengths[0].strip(b" \t\r\n")
+            for other in lengths[1:]:
+                if other.strip(b" \t\r\n") != text:
+                    return FramingError("multiple Content-Length header fields with different values", 400, head)
             if not text.isdigit():
                 shown = text[:20].decode("latin-1")
                 return FramingError(f"bad Content-Length {shown!r}", 400, head)
@@ -164,4 +169,4 @@ class StreamFramer:
                 f"Message too large: {head_length + body_length} bytes exceed the limit of "
                 f"{self.max_message_size}", 400, head)
         self._total = head_length + body_length
-        return self._next_event()
+        return None

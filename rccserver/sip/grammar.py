@@ -6,7 +6,7 @@ validated, and the rule for the reason phrases we write.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 MAX_REASON = 120  # a reason phrase says what is wrong; it need not echo the whole input
 
@@ -20,24 +20,56 @@ def uri_text(name_addr: str) -> str:
     return name_addr.split(";", 1)[0].strip()
 
 
-def tag_of(raw: str | None, parsed: Callable[[], object]) -> str | None:
-    """The tag parameter of a From/To value the parser has already validated.
+_MISSING = object()
+# Raw From/To value -> its tag, for the values the scan reads: every request of a
+# dialog repeats the same From and To, so most requests find both here. Bounded:
+# a flood of distinct values only costs scanning again.
+_TAGS: dict[str, str | None] = {}
+_TAGS_LIMIT = 4096
 
-    A plain scan of the header parameters after the URI is several times faster
-    than a full name-addr parse, and From/To are read for every request; if the
-    parameters hold a quoted string, fall back to the real parser.
-    """
-    if raw is None:
-        return parsed().tag  # type: ignore[attr-defined]
+
+def _scan_tag(raw: str) -> str | None | object:
+    """The tag parameter after the URI, or _MISSING if the parameters hold a quoted string."""
     close = raw.rfind(">")
     tail = raw[close + 1 :] if close >= 0 else raw.partition(";")[2]
     if '"' in tail:
-        return parsed().tag  # type: ignore[attr-defined]
+        return _MISSING
     for param in tail.split(";"):
         name, _, value = param.partition("=")
         if name.strip().lower() == "tag":
             return value.strip() or None
     return None
+
+
+def tag_of(raw: str | None, parsed: Callable[[], object]) -> str | None:
+    """The tag parameter of a From/To value the parser has already validated.
+
+    A plain scan of the header parameters after the URI is several times faster
+    than a full name-addr parse, and From/To are read for every request (and
+    remembered by raw value); if the parameters hold a quoted string, fall back
+    to the real parser.
+    """
+    if raw is None:
+        return parsed().tag  # type: ignore[attr-defined]
+    tag = _TAGS.get(raw, _MISSING)
+    if tag is _MISSING:
+        tag = _scan_tag(raw)
+        if tag is _MISSING:
+            return parsed().tag  # type: ignore[attr-defined]
+        if len(_TAGS) >= _TAGS_LIMIT:
+            _TAGS.clear()
+        _TAGS[raw] = tag  # type: ignore[assignment]
+    return tag  # type: ignore[return-value]
+
+
+def field_tag(message: Any, name: str) -> str | None:
+    """`tag_of` for a message's From or To (`name`), without a closure per call."""
+    raw = message.headers.get(name)
+    if raw is not None:
+        tag = _TAGS.get(raw, _MISSING)
+        if tag is not _MISSING:
+            return tag  # type: ignore[return-value]
+    return tag_of(raw, lambda: message.from_ if name == "From" else message.to)
 
 
 def safe_reason(text: str) -> str:

@@ -51,6 +51,9 @@ _WELL_KNOWN = (
 )
 _CANONICAL: dict[str, str] = {name.lower(): name for name in _WELL_KNOWN}
 _CANONICAL.update(COMPACT_FORMS)
+# Names that are their own canonical spelling: lookups by them (the usual case: code asks
+# for "From", "Via", "Call-ID") skip `canonical_name`.
+_ALREADY_CANONICAL = frozenset(_WELL_KNOWN)
 # Exact spelling -> canonical, filled as names are seen; bounded so hostile input cannot grow it.
 _SEEN: dict[str, str] = {}
 _SEEN_LIMIT = 4096
@@ -127,7 +130,8 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name` as written (a list header is not split), or `default`."""
-        name = canonical_name(name)
+        if name not in _ALREADY_CANONICAL:
+            name = canonical_name(name)
         for item_name, value in self._items:
             if item_name == name:
                 return value
@@ -135,7 +139,8 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         """Every value of `name`; values of list headers are split at top-level commas."""
-        name = canonical_name(name)
+        if name not in _ALREADY_CANONICAL:
+            name = canonical_name(name)
         values = [value for item_name, value in self._items if item_name == name]
         if name in LIST_HEADERS:
             return [item for value in values for item in split_header_list(value)]

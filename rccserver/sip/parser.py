@@ -456,6 +456,8 @@ def _start_line(line: str) -> tuple | None:
     """The parsed start line (remembered), or None if it does not parse."""
     parsed = _START_LINES.get(line)
     if parsed is None:
+        if "\r" in line or "\n" in line:
+            return None
         try:
             if line[:4].upper() == "SIP/":
                 parsed = _parse_status_line(line)
@@ -513,6 +515,26 @@ def _learn_shape(raw_name: str) -> tuple[str, str] | None:
     return name, kind
 
 
+# Whole header line -> ((canonical name, value), what is left to do, its CSeq if it is one),
+# for lines that passed every check that depends on the line alone. Most lines of a
+# dialog's requests repeat byte for byte (From, To, Call-ID, Contact, Content-Type, ...,
+# even "CSeq: 3 INFO" across dialogs), so a hit skips splitting, stripping and checking;
+# only the duplicate and mandatory-field rules, which span lines, are applied per message.
+# Kinds here: _CHECKED (nothing left; unchecked fields too), _VIA (the top Via is noted),
+# _SINGLE (a copy must equal the first) and _CSEQ (single, and its parse is kept).
+# Vias with a branch change per request and are not remembered (their checks are).
+_KNOWN_LINES: dict[str, tuple[tuple[str, str], str, tuple[int, str] | None]] = {}
+_KNOWN_LINES_LIMIT = 8192
+
+
+def _remember_line(line: str, item: tuple[str, str], kind: str, cseq: tuple[int, str] | None) -> None:
+    if len(line) > _VALID_VALUE_MAX_LENGTH:
+        return
+    if len(_KNOWN_LINES) >= _KNOWN_LINES_LIMIT:
+        _KNOWN_LINES.clear()  # bounded: a flood of distinct lines only costs reading them again
+    _KNOWN_LINES[line] = (item, kind, cseq)
+
+
 def _parse_common_shape(data: bytes) -> Request | Response | None:
     """The message, if it has the common shape and is valid; None to let the general parser decide."""
     if type(data) is not bytes or data[:2] == b"\r\n":
@@ -522,19 +544,37 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
         return None
     head = data[:end]
     lines = head.decode("utf-8", "surrogateescape").split("\r\n")
-    # As many CRs and LFs as CRLFs split on: no bare CR or LF.
-    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
-        return None
+    # A bare CR or LF would be inside one of the lines: each line not remembered (as
+    # start line or header line; only lines without them are) is searched for them.
     start_line = _start_line(lines[0])
     if start_line is None:
         return None
 
     shapes = _FIELD_SHAPES
     valid = _VALID_VALUES
+    known_lines = _KNOWN_LINES
     items: list[tuple[str, str]] = []
     first: dict[str, str] = {}  # single-valued fields and the top Via
     cseq = None
     for line in lines[1:]:
+        known = known_lines.get(line)
+        if known is not None:  # read and checked before: only the per-message rules remain
+            item, kind, line_cseq = known
+            items.append(item)
+            if kind is _CHECKED:  # or unchecked
+                continue
+            value = item[1]
+            if kind is _VIA:
+                first.setdefault("Via", value)
+                continue
+            previous = first.setdefault(item[0], value)
+            if previous is not value and previous != value:
+                return None
+            if kind is _CSEQ and cseq is None:
+                cseq = line_cseq
+            continue
+        if "\r" in line or "\n" in line:
+            return None
         raw_name, colon, value = line.partition(":")
         if not colon:
             return None
@@ -545,16 +585,21 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                 return None
         name, kind = shape
         value = value.strip(" \t")
-        items.append((name, value))
+        item = (name, value)
+        items.append(item)
         if kind is _UNCHECKED:
+            _remember_line(line, item, _CHECKED, None)
             continue
         if kind is _VIA:
             first.setdefault("Via", value)
-            key = ("Via", _via_key(value))
+            masked = _via_key(value)
+            key = ("Via", masked)
             if key not in valid:
                 if not _VIA_RE.fullmatch(value):
                     return None
                 _remember(key)
+            if masked is value:  # no branch: the same line may well come again
+                _remember_line(line, item, _VIA, None)
             continue
         if kind is not _CHECKED:  # single-valued
             previous = first.setdefault(name, value)
@@ -566,6 +611,7 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                 cseq = _common_cseq(value)
                 if cseq is None:
                     return None
+                _remember_line(line, item, _CSEQ, cseq)
                 continue
         key = (name, value)
         if key not in valid:
@@ -574,6 +620,7 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
             except SipParseError:
                 return None
             _remember(key)
+        _remember_line(line, item, kind, None)
     if cseq is None or "Via" not in first or "From" not in first or "To" not in first or "Call-ID" not in first:
         return None  # a mandatory field is missing
 

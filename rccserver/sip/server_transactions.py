@@ -14,8 +14,8 @@ from typing import Iterable
 
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
-from rccserver.sip.grammar import tag_of
-from rccserver.sip.message import Request, make_response, reason_phrase
+from rccserver.sip.grammar import field_tag
+from rccserver.sip.message import REASON_PHRASES, Request, _with_to_tag, make_response, reason_phrase
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
 from rccserver.sip.transaction import (
@@ -34,6 +34,17 @@ from rccserver.sip.transaction_tables import tu_response_input
 
 # What a response repeats from its request (RFC 3261 8.2.6.2), as make_response copies it.
 _COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
+_COPIED_WITH_RECORD_ROUTE = _COPIED | {"Record-Route"}
+
+_SEND_RESPONSE = Action.SEND_RESPONSE
+_RESEND_LAST_RESPONSE = Action.RESEND_LAST_RESPONSE
+_DESTROY = Action.DESTROY
+_START_TIMER_H = Action.START_TIMER_H
+_START_TIMER_J = Action.START_TIMER_J
+_START_TIMER_L = Action.START_TIMER_L
+_PASS_TO_TU = Action.PASS_TO_TU
+_REPORT_TIMEOUT = Action.REPORT_TIMEOUT
+_TIMER_J = ServerNonInviteInput.TIMER_J
 
 
 class ServerTransactions:
@@ -64,7 +75,6 @@ class ServerTransactions:
     ) -> None:
         if tx.terminated:
             return
-        extra: list[tuple[str, str]] = list(headers)
         if tx.request.method == "INVITE" and 200 <= status < 300:
             if tx.creates_dialog:
                 dialog = self._create_dialog(tx)
@@ -75,9 +85,11 @@ class ServerTransactions:
             if dialog is not None and dialog.is_live:
                 self._apply_session_timer(dialog, tx.session_timer)
                 dialog.pending_invite = tx
+            extra: list[tuple[str, str]] = list(headers)
             given = {name.lower() for name, _ in extra}
             extra += [(n, v) for n, v in self._dialog_response_headers(tx) if n.lower() not in given]
-        self._respond(tx, status, reason, headers=extra, body=body)
+            headers = tuple(extra)
+        self._respond(tx, status, reason, headers=headers, body=body)
 
     def _dialog_response_headers(self, tx: ServerTransaction) -> list[tuple[str, str]]:
         headers = [("Contact", self._contact_for(tx.conn_id))]
@@ -96,19 +108,19 @@ class ServerTransactions:
         body: bytes = b"",
     ) -> None:
         request = tx.request
-        headers = tuple(headers)  # read twice when the general path has to build it
+        if type(headers) is not tuple:
+            headers = tuple(headers)  # read twice when the general path has to build it
         to_tag = None
-        tagged = tx.request_tagged
-        if tagged is None and status != 100:
-            tagged = tx.request_tagged = tag_of(request.headers.get("To"), lambda: request.to) is not None
-        if status != 100 and not tagged:
-            if tx.to_tag is None:
-                tx.to_tag = new_tag()
-            to_tag = tx.to_tag
+        if status != 100:
+            tagged = tx.request_tagged
+            if tagged is None:
+                tagged = tx.request_tagged = field_tag(request, "To") is not None
+            if not tagged:
+                if tx.to_tag is None:
+                    tx.to_tag = new_tag()
+                to_tag = tx.to_tag
         creates = tx.creates_dialog and 100 < status < 300
-        data = None
-        if to_tag is None and not creates:
-            data = self._in_dialog_response_bytes(request, status, reason, headers, body)
+        data = self._response_bytes(request, status, reason, headers, body, to_tag, creates)
         if data is None:
             data = make_response(
                 request,
@@ -121,53 +133,68 @@ class ServerTransactions:
             ).to_bytes()
         self._feed_server(tx, tu_response_input(tx.machine == "server-invite", status), data)
 
-    def _in_dialog_response_bytes(
-        self, request: Request, status: int, reason: str | None, headers: Iterable[tuple[str, str]], body: bytes
+    def _response_bytes(
+        self,
+        request: Request,
+        status: int,
+        reason: str | None,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        to_tag: str | None,
+        copy_record_route: bool,
     ) -> bytes | None:
-        """`make_response(...).to_bytes()` written straight out, for the common case: the
-        request's To has its tag already (every answer in a dialog), no Record-Route to
-        copy. The copied fields were checked by the parser; the application's fields
-        (+ Server) are checked and rendered once (`RenderedFields`). None when the
-        general path must build it (and say what is wrong)."""
+        """`make_response(...).to_bytes()` written straight out: the copied fields were
+        checked by the parser (the To gets `to_tag` as make_response adds it); the
+        application's fields (+ Server) are checked and rendered once (`RenderedFields`).
+        None when the general path must build it (and say what is wrong)."""
         if type(body) is not bytes or type(status) is not int or not 100 <= status <= 699:
             return None
         if reason is None:
-            reason = reason_phrase(status)
+            reason = REASON_PHRASES.get(status) or reason_phrase(status)
         elif "\r" in reason or "\n" in reason:
             return None
         trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
         if trailer is None:
             return None
-        copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers.items() if name in _COPIED])
+        names = _COPIED_WITH_RECORD_ROUTE if copy_record_route else _COPIED
+        if to_tag is None:
+            copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers._items if name in names])
+        else:
+            copied = "".join([
+                f"To: {_with_to_tag(value, to_tag)}\r\n" if name == "To" else f"{name}: {value}\r\n"
+                for name, value in request.headers._items
+                if name in names
+            ])
         return (
             f"SIP/2.0 {status} {reason}\r\n{copied}{trailer}Content-Length: {len(body)}\r\n\r\n"
         ).encode("utf-8", "surrogateescape") + body
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
+        # The commonest actions first; module names, not Action.X lookups, in the chain.
         for action in tx.feed(input_):
-            if action is Action.SEND_RESPONSE:
+            if action is _SEND_RESPONSE:
                 tx.last_response = data
                 self._send_response_bytes(tx.conn_id, tx.request, data, tx=tx)  # type: ignore[arg-type]
-            elif action is Action.RESEND_LAST_RESPONSE:
-                if tx.last_response is not None:
-                    self._send_response_bytes(tx.conn_id, tx.request, tx.last_response)
-            elif action is Action.START_TIMER_H:
-                tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_server(tx, ServerInviteInput.TIMER_H))
-            elif action is Action.START_TIMER_L:
-                tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
-            elif action is Action.START_TIMER_J:
+            elif action is _DESTROY:
+                self._destroy_server_tx(tx)
+            elif action is _START_TIMER_J:
                 if self.timer_j > 0:
                     tx.timer = self._schedule(self.timer_j, lambda: self._feed_server(tx, ServerNonInviteInput.TIMER_J))
                 else:
-                    self._feed_server(tx, ServerNonInviteInput.TIMER_J)
-            elif action is Action.PASS_TO_TU:
+                    self._feed_server(tx, _TIMER_J)
+            elif action is _START_TIMER_L:
+                tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
+            elif action is _PASS_TO_TU:
                 # only the ACK for our 2xx comes here: the dialog is confirmed by it
                 if tx.dialog is not None and tx.dialog.pending_invite is tx:
                     tx.dialog.pending_invite = None
-            elif action is Action.REPORT_TIMEOUT:
+            elif action is _RESEND_LAST_RESPONSE:
+                if tx.last_response is not None:
+                    self._send_response_bytes(tx.conn_id, tx.request, tx.last_response)
+            elif action is _START_TIMER_H:
+                tx.timer = self._schedule(TIMER_B_F_H, lambda: self._feed_server(tx, ServerInviteInput.TIMER_H))
+            elif action is _REPORT_TIMEOUT:
                 self._server_timeout(tx)
-            elif action is Action.DESTROY:
-                self._destroy_server_tx(tx)
             # ABSORB and REPORT_TRANSPORT_FAILURE need nothing more here: a server
             # transaction's lost response has nobody to tell.
 

@@ -31,6 +31,7 @@ from rccserver.sip.transaction_matching import (
     client_key_of,
     has_rfc3261_branch,
     server_key,
+    server_key_from_via,
     server_key_of,
 )
 from rccserver.sip.transaction_tables import (
@@ -64,7 +65,7 @@ __all__ = [
     "ServerInviteInput", "ServerInviteState", "ServerKey", "ServerNonInviteInput",
     "ServerNonInviteState", "ServerTransaction", "T1", "TIMER_ACTIONS", "TIMER_B_F_H", "TIMER_L",
     "Timer", "TimerSettings", "TransactionKey", "cancel_target_key", "client_key_of",
-    "has_rfc3261_branch", "server_key", "server_key_of", "step",
+    "has_rfc3261_branch", "server_key", "server_key_from_via", "server_key_of", "step",
 ]
 
 T1 = TimerSettings().t1
@@ -72,6 +73,7 @@ TIMER_B_F_H = TimerSettings().timeout  # 32 s: INVITE/non-INVITE client timeout 
 TIMER_L = TimerSettings().timeout  # RFC 6026: how long the accepted INVITE waits for its ACK
 
 
+_START_TIMER_I = Action.START_TIMER_I
 _SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
 
 
@@ -102,7 +104,7 @@ class ServerTransaction:
         if row is None:
             raise InvalidTransition(self.machine, self.state, input_)
         self.state, actions = row
-        if Action.START_TIMER_I in actions:
+        if _START_TIMER_I in actions:
             self.state, after = step(self.machine, self.state, ServerInviteInput.TIMER_I)
             actions += after
         return actions

@@ -11,8 +11,10 @@ from __future__ import annotations
 import attrs
 
 from rccserver.sip.message import Request, Response
+from rccserver.sip.via import Via
 
 MAGIC_COOKIE = "z9hG4bK"
+_COOKIE_LENGTH = len(MAGIC_COOKIE)
 
 
 @attrs.frozen(slots=True)
@@ -83,18 +85,21 @@ def server_key(
 
 def server_key_of(request: Request) -> ServerKey:
     """`server_key` read from a parsed request."""
-    via = request.top_via
-    branch = via.branch
-    return server_key(
-        method=request.method,
-        branch=branch,
-        sent_by=via.sent_by,
-        request_uri=request.uri,
-        from_tag=request.from_.tag,
-        call_id=request.call_id,
-        cseq=request.cseq[0],
-        top_via="" if has_rfc3261_branch(branch) else str(via),  # only the fallback needs it
+    return server_key_from_via(
+        request.method, request.top_via, request.uri, request.from_.tag, request.call_id, request.cseq[0]
     )
+
+
+def server_key_from_via(
+    method: str, via: Via, request_uri: str, from_tag: str | None, call_id: str, cseq: int
+) -> ServerKey:
+    """`server_key` for a request with this top Via: the branch is read and checked
+    once, and the Via's text is written only for the RFC 2543 fallback."""
+    keyed_method = "INVITE" if method == "ACK" else method
+    branch = via.branch
+    if branch is not None and len(branch) > _COOKIE_LENGTH and branch.startswith(MAGIC_COOKIE):
+        return Rfc3261Key(branch, via.sent_by.lower(), keyed_method)
+    return Rfc2543Key(request_uri, from_tag, call_id, cseq, str(via), keyed_method)
 
 
 def cancel_target_key(key: ServerKey) -> ServerKey:

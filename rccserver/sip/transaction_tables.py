@@ -42,7 +42,16 @@ class InvalidTransition(Exception):
         self.input = input_
 
 
-class Action(enum.Enum):
+class _IdentityHashedEnum(enum.Enum):
+    """A plain Enum hashed by identity. `Enum.__hash__` is a Python-level
+    `hash(self._name_)`, paid twice on every table lookup (state, input); members of a
+    plain Enum are only ever equal to themselves, so the identity hash (in C) agrees
+    with equality. Not for StrEnum/IntEnum, whose members equal their values."""
+
+    __hash__ = object.__hash__
+
+
+class Action(_IdentityHashedEnum):
     """What a driver must do after a transition, in the order listed."""
 
     PASS_TO_TU = "pass the request, ACK or response up"
@@ -105,7 +114,7 @@ A = Action
 # Server INVITE transaction (RFC 3261 17.2.1, figure 7 as updated by RFC 6026)
 
 
-class ServerInviteState(enum.Enum):
+class ServerInviteState(_IdentityHashedEnum):
     PROCEEDING = "Proceeding"
     COMPLETED = "Completed"  # a 3xx-6xx was sent, waiting for its ACK
     CONFIRMED = "Confirmed"  # the ACK came; copies are absorbed while Timer I runs
@@ -113,7 +122,7 @@ class ServerInviteState(enum.Enum):
     TERMINATED = "Terminated"
 
 
-class ServerInviteInput(enum.Enum):
+class ServerInviteInput(_IdentityHashedEnum):
     REQUEST_RETRANSMISSION = "INVITE retransmission"
     TU_1XX = "TU sends 1xx"
     TU_2XX = "TU sends 2xx"
@@ -174,14 +183,14 @@ SERVER_INVITE_TABLE: Mapping[tuple[ServerInviteState, ServerInviteInput], Row] =
 # Server non-INVITE transaction (RFC 3261 17.2.2, figure 8)
 
 
-class ServerNonInviteState(enum.Enum):
+class ServerNonInviteState(_IdentityHashedEnum):
     TRYING = "Trying"
     PROCEEDING = "Proceeding"
     COMPLETED = "Completed"
     TERMINATED = "Terminated"
 
 
-class ServerNonInviteInput(enum.Enum):
+class ServerNonInviteInput(_IdentityHashedEnum):
     REQUEST_RETRANSMISSION = "request retransmission"
     TU_1XX = "TU sends 1xx"
     TU_FINAL = "TU sends 200-699"
@@ -215,7 +224,7 @@ SERVER_NON_INVITE_TABLE: Mapping[tuple[ServerNonInviteState, ServerNonInviteInpu
 # Client INVITE transaction (RFC 3261 17.1.1, figure 5 as updated by RFC 6026)
 
 
-class ClientInviteState(enum.Enum):
+class ClientInviteState(_IdentityHashedEnum):
     CALLING = "Calling"
     PROCEEDING = "Proceeding"
     COMPLETED = "Completed"  # a 3xx-6xx came and was ACKed
@@ -223,7 +232,7 @@ class ClientInviteState(enum.Enum):
     TERMINATED = "Terminated"
 
 
-class ClientInviteInput(enum.Enum):
+class ClientInviteInput(_IdentityHashedEnum):
     RESPONSE_1XX = "1xx received"
     RESPONSE_2XX = "2xx received"
     RESPONSE_3XX_6XX = "3xx-6xx received"
@@ -276,14 +285,14 @@ CLIENT_INVITE_TABLE: Mapping[tuple[ClientInviteState, ClientInviteInput], Row] =
 # Client non-INVITE transaction (RFC 3261 17.1.2, figure 6): INFO, BYE, NOTIFY...
 
 
-class ClientNonInviteState(enum.Enum):
+class ClientNonInviteState(_IdentityHashedEnum):
     TRYING = "Trying"
     PROCEEDING = "Proceeding"
     COMPLETED = "Completed"
     TERMINATED = "Terminated"
 
 
-class ClientNonInviteInput(enum.Enum):
+class ClientNonInviteInput(_IdentityHashedEnum):
     RESPONSE_1XX = "1xx received"
     RESPONSE_FINAL = "200-699 received"
     TIMER_E = "Timer E fired"

@@ -91,6 +91,12 @@ class Via:
 def parse_via(value: str) -> Via:
     """Parse one via-parm such as 'SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1;rport'."""
     text = value.strip(" \t")
+    plain = _parse_plain_via(text)
+    return plain if plain is not None else _parse_via_by_grammar(text)
+
+
+def _parse_via_by_grammar(text: str) -> Via:
+    """parse_via by the full RFC 3261 regex (any shape; says what is wrong)."""
     m = _VIA_PARM_RE.fullmatch(text)
     if m is None:
         raise HeaderError(f"malformed Via: {diagnose_via(text)}")
@@ -102,6 +108,39 @@ def parse_via(value: str) -> Via:
         port=None if port is None else int(port),
         params=split_params(m.group("params")),
     )
+
+
+# The common shape, 'SIP/2.0/TCP host:5061;branch=z9hG4bK..;rport': no blanks but the
+# one after the sent-protocol, a hostname or IPv4 address, unquoted bracket-free
+# parameter values. Every text it matches the full grammar matches too, read the same.
+_PLAIN_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ([A-Za-z0-9_][A-Za-z0-9_\-.]*)(?::([0-9]{{1,5}}))?"
+    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:]+)?)*)"
+)
+
+
+def _parse_plain_via(text: str) -> Via | None:
+    """`text` read by a simpler regex and plain splitting when it has the common shape;
+    None for anything else (blanks around separators, quoted values such as Lync's
+    ms-internal-info, IPv6 references, a port above 65535), which the full regex decides."""
+    m = _PLAIN_VIA_RE.fullmatch(text)
+    if m is None:
+        return None
+    transport, host, port_text, param_text = m.groups()
+    port = None
+    if port_text is not None:
+        port = int(port_text)
+        if port > 65535:
+            return None
+    params: Params = ()
+    if param_text:
+        # Neither a token nor an unquoted value holds ';' or '=': splitting reads them.
+        pairs = []
+        for piece in param_text[1:].split(";"):
+            name, eq, pvalue = piece.partition("=")
+            pairs.append((name, pvalue) if eq else (name, None))
+        params = tuple(pairs)
+    return Via(protocol="SIP/2.0", transport=transport, host=host, port=port, params=params)
 
 
 def diagnose_via(text: str) -> str:

@@ -41,11 +41,10 @@ Behaviour worth knowing (the choices the contract left open):
 """
 from __future__ import annotations
 
-import contextlib
 import enum
 import itertools
 import re
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import attrs
 
@@ -89,12 +88,13 @@ from rccserver.switch.model import (
 )
 from rccserver.common.numbers import canonical_number, is_valid_extension, line_number
 from rccserver.common.clock import Scheduler, Timer
-from rccserver.dialplan.routing import Kind, destination_kind
 
 DEFAULT_RING_COUNT = 4
 MAX_RING_COUNT = 15
 MAX_DIGITS_PER_REQUEST = 64
 _DTMF = re.compile(r"[0-9*#A-Da-d]+")
+_OBSERVED = connection_fsm.OBSERVED
+_TRANSITIONS = connection_fsm.TRANSITIONS
 
 
 def _positive(instance, attribute, value) -> None:
@@ -155,6 +155,23 @@ class _Station:
     terminal: StationTerminal | None = None  # a real phone carries this station's calls
 
 
+class _Operation:
+    """One service or happening: events leave only when it is complete (nests).
+
+    A plain reusable context manager: cheaper than a generator-based one per call."""
+
+    __slots__ = ("_switch",)
+
+    def __init__(self, switch: "EmbeddedSwitch") -> None:
+        self._switch = switch
+
+    def __enter__(self) -> None:
+        self._switch._begin()
+
+    def __exit__(self, *exc_info) -> None:
+        self._switch._end()
+
+
 class EmbeddedSwitch:
     """In-memory switch implementing interface.Switch and interface.OutsideWorld."""
 
@@ -185,6 +202,8 @@ class EmbeddedSwitch:
         self._depth = 0
         self._flushing = False
         self._now = 0.0
+        # `with self._operation:` around one service or happening; one object, reused.
+        self._operation = _Operation(self)
         for extension in stations:
             self.add_station(extension)
 
@@ -208,7 +227,7 @@ class EmbeddedSwitch:
     def remove_station(self, extension: str) -> None:
         """Take a station out of service: its calls are cleared first."""
         station = self._station(extension)
-        with self._operation():
+        with self._operation:
             for party in list(station.calls.values()):
                 if party.state is not S.NULL:
                     self._hang_up(party)
@@ -224,7 +243,7 @@ class EmbeddedSwitch:
         self._check_call_limit(st)
         if st.terminal is not None and cause is Cause.MAKE_CALL:
             st.terminal.make_call_requested(station)  # raises when the phone cannot be called
-        with self._operation():
+        with self._operation:
             self._hold_talking(st)
             call = self._new_call(st.extension, device)
             caller = self._join(call, st.extension, True)
@@ -248,7 +267,7 @@ class EmbeddedSwitch:
         connection_fsm.check(party.state, I.ORIGINATE)
         device, is_station = call.pending_offer
         call.pending_offer = None
-        with self._operation():
+        with self._operation:
             self._step(party, I.ORIGINATE, Cause.NORMAL)
             self._offer(call, device, is_station, Cause.NEW_CALL, Cause.NORMAL)
             self._drop_if_empty(call)
@@ -267,25 +286,25 @@ class EmbeddedSwitch:
             # Only the phone can go off-hook: ask it; Established follows when it does.
             terminal.answer_requested(station, call_id)
             return
-        with self._operation():
+        with self._operation:
             self._answer(party)
 
     def clear_connection(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
         connection_fsm.check(party.state, I.CLEAR)
-        with self._operation():
+        with self._operation:
             self._hang_up(party)
 
     def hold_call(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
         connection_fsm.check(party.state, I.HOLD)
-        with self._operation():
+        with self._operation:
             self._step(party, I.HOLD, Cause.NORMAL)
 
     def retrieve_call(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
         connection_fsm.check(party.state, I.RETRIEVE)
-        with self._operation():
+        with self._operation:
             self._hold_talking(self._stations[station], keep=party)
             self._step(party, I.RETRIEVE, Cause.NORMAL)
 
@@ -294,7 +313,7 @@ class EmbeddedSwitch:
         active = self._connection(station, active_call_id)
         connection_fsm.check(held.state, I.RETRIEVE)
         connection_fsm.check(active.state, I.HOLD)
-        with self._operation():
+        with self._operation:
             self._step(active, I.HOLD, Cause.ALTERNATE)
             self._step(held, I.RETRIEVE, Cause.ALTERNATE)
 
@@ -305,7 +324,7 @@ class EmbeddedSwitch:
         device, is_station = self._resolve(destination)
         if device in call.parties:
             raise SwitchError(OPERATION, "invalidDestination", f"{device} is already a party of call {call_id}")
-        with self._operation():
+        with self._operation:
             self._step(party, I.DIVERT, Cause.REDIRECTED, new_destination=device)
             call.last_redirection_device = station
             self._offer(call, device, is_station, Cause.REDIRECTED, Cause.REDIRECTED)
@@ -320,7 +339,7 @@ class EmbeddedSwitch:
             raise SwitchError(OPERATION, "invalidDestination", f"{device} is already a party of call {call_id}")
         others = [p for p in old.parties.values() if p is not party]
         self._refuse_ringing(others, call_id)
-        with self._operation():
+        with self._operation:
             new = self._new_call(others[0].device, device)
             new.last_redirection_device = station
             new.offered_to.update(p.device for p in others)
@@ -353,7 +372,7 @@ class EmbeddedSwitch:
                 OPERATION, "invalidDestination", f"{device} is already a party of call {existing_call_id}"
             )
         self._check_call_limit(st)
-        with self._operation():
+        with self._operation:
             self._step(party, I.HOLD, Cause.CONSULTATION)
             call = self._new_call(station, device)
             leg = self._join(call, station, True)
@@ -369,7 +388,7 @@ class EmbeddedSwitch:
         connection_fsm.check(active.state, I.TRANSFER_CONSULTED)
         held_others, active_others = self._others_to_merge(held, active)
         self._refuse_ringing(held_others, held_call_id)
-        with self._operation():
+        with self._operation:
             new = self._new_call(held_others[0].device, active_others[0].device)
             moving = held_others + active_others
             new.offered_to.update(p.device for p in moving)
@@ -411,7 +430,7 @@ class EmbeddedSwitch:
                 "conferenceMemberLimitExceeded",
                 f"{size} parties, at most {self.options.max_conference_parties}",
             )
-        with self._operation():
+        with self._operation:
             held_call, active_call = held.call, active.call
             new = self._new_call(held_call.calling_device, held_call.called_device)
             moving = held_others + active_others
@@ -446,7 +465,7 @@ class EmbeddedSwitch:
         terminal = self._stations[station].terminal
         if terminal is not None:
             terminal.digits_requested(station, call_id, digits)  # raises when they cannot be sent
-        with self._operation():
+        with self._operation:
             self._step(party, I.GENERATE_DIGITS, Cause.NORMAL, digits=digits)
 
     # ------------------------------------------------------------------ features
@@ -463,7 +482,7 @@ class EmbeddedSwitch:
     ) -> None:
         setting = self.forwarding_setting(station, forwarding_type, active, destination, ring_count,
                                           dialled=dialled)
-        with self._operation():
+        with self._operation:
             self._stations[station].forwarding[setting.type] = setting
             self._emit(Forwarding(station, setting.type, setting.active, setting.destination, setting.ring_count))
 
@@ -510,7 +529,7 @@ class EmbeddedSwitch:
 
     def set_dnd(self, station: str, on: bool) -> None:
         st = self._station(station)
-        with self._operation():
+        with self._operation:
             st.dnd = bool(on)
             self._emit(DoNotDisturb(station, st.dnd))
 
@@ -550,7 +569,7 @@ class EmbeddedSwitch:
 
     def _timer_fired(self, kind: _TimerKind, party: _Party) -> None:
         """A ringing timer came due (the scheduler runs it at its own deadline)."""
-        with self._operation():
+        with self._operation:
             if party.state is not S.ALERTING:
                 return  # defensive: timers are cancelled when ringing stops
             if kind is _TimerKind.AUTO_ANSWER:
@@ -574,7 +593,7 @@ class EmbeddedSwitch:
         if target is None or not target[1]:
             raise SwitchError(OPERATION, "invalidDestination", f"{destination!r} is not a station; the switch carries no external-to-external calls")
         device = target[0]
-        with self._operation():
+        with self._operation:
             call = self._new_call(normalized, device)
             caller = self._join(call, normalized, False)
             self._step(caller, I.INITIATE, Cause.NEW_CALL)
@@ -589,7 +608,7 @@ class EmbeddedSwitch:
         ringing = [p for p in self._outside(call, device) if p.state is S.ALERTING]
         if not ringing:
             raise SwitchError(STATE_INCOMPATIBILITY, "noCallToAnswer", f"no outside phone rings in call {call_id}")
-        with self._operation():
+        with self._operation:
             self._answer(ringing[0])
 
     def external_hangup(self, call_id: str, device: str | None = None) -> None:
@@ -601,7 +620,7 @@ class EmbeddedSwitch:
             parties = [p for p in parties if not p.is_station] or parties
         if not parties:
             raise SwitchError(STATE_INCOMPATIBILITY, "noConnectionToClear", f"no outside party in call {call_id}")
-        with self._operation():
+        with self._operation:
             for party in parties:
                 if party.state is not S.NULL:
                     self._hang_up(party)
@@ -611,7 +630,7 @@ class EmbeddedSwitch:
         """The user picks up the desk phone (for a prompted MakeCall: see originate())."""
         party = self._connection(station, call_id)
         connection_fsm.check(party.state, I.ANSWER)
-        with self._operation():
+        with self._operation:
             self._answer(party)
 
     def station_hangup(self, station: str, call_id: str) -> None:
@@ -647,11 +666,13 @@ class EmbeddedSwitch:
         return self._dial_plan.dialled(destination)
 
     def _station_or_outside(self, number: str) -> tuple[str, bool] | None:
-        """(device, is_station) of a canonical number; None: it goes nowhere (SPEC 10)."""
-        kind = destination_kind(number, lambda n: line_number(n) in self._stations)
-        if kind is Kind.STATION:
-            return line_number(number), True
-        if kind is Kind.EXTERNAL or self._dial_plan is None:
+        """(device, is_station) of a canonical number; None: it goes nowhere (SPEC 10).
+
+        routing.destination_kind, spelt out: this runs for every dialled number."""
+        line = line_number(number)
+        if line in self._stations:
+            return line, True
+        if number.startswith("+") or self._dial_plan is None:
             return number, False
         return None
 
@@ -861,29 +882,31 @@ class EmbeddedSwitch:
     # ------------------------------------------------------------------ the one place states change
 
     def _step(self, party: _Party, event: I, cause: Cause, *, observer_cause: Cause | None = None, **details) -> None:
-        transition = connection_fsm.transition(party.state, event)
+        # The table read in line; transition() is asked only for an illegal pair (it raises).
+        transition = _TRANSITIONS.get((party.state, event)) or connection_fsm.transition(party.state, event)
         was_alerting = party.state is S.ALERTING
-        party.state = transition.target
-        if was_alerting and party.state is not S.ALERTING:
+        target = party.state = transition.target
+        if was_alerting and target is not S.ALERTING and party.timers:
             self._cancel_timers(party)
         call = party.call
+        pending = self._pending
         if party.is_station:
             for kind in transition.emits:
-                self._emit(self._build(kind, party, party, cause, details))
-        if party.state is S.NULL:
+                pending.append(self._build(kind, party, party, cause, details))
+        if target is S.NULL:
             self._detach(party)
-        observed = connection_fsm.OBSERVED.get(event)
+        observed = _OBSERVED.get(event)
         if observed is None or (observed is K.CONNECTION_CLEARED and len(call.parties) < 2):
             return
         for other in list(call.parties.values()):
             if other is not party and other.is_station:
-                self._emit(self._build(observed, other, party, observer_cause or cause, details))
+                pending.append(self._build(observed, other, party, observer_cause or cause, details))
 
     def _build(self, kind: K, receiver: _Party, subject: _Party, cause: Cause, details: dict) -> SwitchEvent:
         """The event `receiver`'s station is told about `subject`'s connection taking an input."""
         call = receiver.call
         station = receiver.device
-        own = details.get("old_connection") or ConnectionId(call.call_id, station)
+        own = (details and details.get("old_connection")) or ConnectionId(call.call_id, station)
         lci = receiver.state
         actor = subject.device
         if kind is K.SERVICE_INITIATED:
@@ -900,7 +923,8 @@ class EmbeddedSwitch:
             )
         if kind is K.CONNECTION_CLEARED:
             dropped = ConnectionId(call.call_id, actor)
-            return ConnectionCleared(station, dropped, details.get("releasing_device", actor), lci, cause)
+            return ConnectionCleared(station, dropped, details.get("releasing_device", actor) if details else actor,
+                                     lci, cause)
         if kind is K.HELD:
             return Held(station, own, actor, lci, cause)
         if kind is K.RETRIEVED:
@@ -953,36 +977,38 @@ class EmbeddedSwitch:
     def _emit(self, event: SwitchEvent) -> None:
         self._pending.append(event)
 
-    @contextlib.contextmanager
-    def _operation(self) -> Iterator[None]:
-        """One service or happening: events leave only when it is complete."""
+    def _begin(self) -> None:
         if self._depth == 0:
             self._now = self._scheduler.now()
         self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self._flush()
-                if self._change_observers and self._batch:
-                    batch, self._batch = self._batch, []
-                    for observer in self._change_observers:
-                        observer(batch)
+
+    def _end(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._flush()
+            if self._change_observers and self._batch:
+                batch, self._batch = self._batch, []
+                for observer in self._change_observers:
+                    observer(batch)
 
     def _flush(self) -> None:
         if self._flushing:
             return  # a listener called back into the switch; the outer loop delivers
+        if self._listener is None:
+            # Nothing can call back into the switch: the events move over whole, in order.
+            if self._pending:
+                if self._change_observers:
+                    self._batch.extend(self._pending)
+                self._outbox.extend(self._pending)
+                self._pending.clear()
+            return
         self._flushing = True
         try:
             while self._pending:
                 event = self._pending.pop(0)
                 if self._change_observers:
                     self._batch.append(event)
-                if self._listener is None:
-                    self._outbox.append(event)
-                else:
-                    self._listener(event)
+                self._listener(event)
         finally:
             self._flushing = False
 

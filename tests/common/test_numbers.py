@@ -176,3 +176,29 @@ def test_two_forms_of_one_number_are_the_same_line(data, number):
 def test_different_numbers_never_match(a, b):
     if a != b:
         assert not same_line(f"tel:+{a}", f"tel:{b}")
+
+
+# ------------------------------------------------------------------ the reading cache
+
+@given(st.one_of(numbers.flatmap(written), st.text(max_size=40)))
+def test_cached_readings_equal_the_computed_ones(text):
+    """The cache kept by input text answers what reading the text again would."""
+    from rccserver.common.numbers import _read
+
+    computed = _read(text)
+    first = (canonical_number(text), line_number(text))  # maybe computed and kept
+    again = (canonical_number(text), line_number(text))  # from the cache when kept
+    assert first == again == computed
+
+
+def test_the_reading_cache_is_bounded(monkeypatch):
+    from rccserver.common import numbers as module
+
+    monkeypatch.setattr(module, "_CACHE_SIZE", 8)
+    module._readings.clear()
+    for index in range(50):
+        assert line_number(f"tel:+1555{index}") == f"1555{index}"
+        assert len(module._readings) <= 8
+    long_text = "1" * (module._CACHED_LENGTH + 1)
+    assert line_number(long_text) == long_text
+    assert long_text not in module._readings

@@ -44,3 +44,16 @@ def test_how_a_number_is_written_never_changes_the_outcome(name, data, number):
     text = data.draw(written(number))
     plain, dressed = rules.translate(number), rules.translate(text)
     assert (dressed.canonical, dressed.index, dressed.number) == (plain.canonical, plain.index, plain.number)
+
+
+_CACHED_RULE_SETS = {name: RuleSet(Rule(*rule) for rule in rules) for name, rules in RULE_SETS.items()}
+
+
+@pytest.mark.parametrize("name", RULE_SETS)
+@given(data=st.data(), number=any_number)
+def test_a_kept_translation_equals_translating_again(name, data, number):
+    """RuleSet keeps translations by text: the kept one is what translating gives."""
+    rules = _CACHED_RULE_SETS[name]
+    text = data.draw(st.one_of(st.just(number), written(number), st.text(max_size=30)))
+    first, again = rules.translate(text), rules.translate(text)
+    assert first == again == rules._translate(text)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rccserver.cic.data import LYNC_FEATURE, CicData, CicUser, Station
 from rccserver.directory.cache import DirectoryCache, DirectoryUser
 from rccserver.rcc.logon import CSTA_CONTENT_TYPE, LogonAttempt, decide_logon, warning_header
+from rccserver.common.numbers import line_number
 from rccserver.rcc.occupancy import OccupancyRegistry
 
 URI = "sip:john.miller@example.com"
@@ -222,6 +223,17 @@ def test_lines_are_compared_as_numbers(line, user_line):
 @pytest.mark.parametrize("line, user_line", [(None, "tel:+13175551010"), ("tel:+13175551010", None), ("", "")])
 def test_a_missing_line_is_not_assigned(line, user_line):
     assert decide(line, user_line).code == "Cs_LineNotAssigned"
+
+
+@given(st.sampled_from(["tel:+13175551010", "tel:13175551010", "tel:+1 (317) 555-1010", "tel:", "tel:;ext=1",
+                        "sip:+13175551010@example.com;user=phone", "tel:+13175551011", "", "tel:abc"]),
+       st.booleans())
+def test_the_same_line_text_decides_as_the_number_comparison(line, same):
+    # decide_logon skips the directory line's number when the text is the one sent; the
+    # decision is the one a comparison of numbers gives.
+    user_line = line if same else "tel:+13175551010"
+    assigned = bool(line_number(line)) and line_number(line) == line_number(user_line)
+    assert (decide(line, user_line).code != "Cs_LineNotAssigned") == assigned
 
 
 def test_same_user_holding_the_station_may_log_on_again():

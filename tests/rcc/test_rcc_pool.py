@@ -92,3 +92,49 @@ def test_a_pool_that_cannot_be_asked_refuses_with_503_and_its_cause():
     assert "Cs_StationPoolUnavailable" in warning and "redis://10.0.0.9:6379/0" in warning
     assert core.occupancy.occupant("1001") is None
 
+
+
+class GrantingLeases:
+    """LocalLeases' answers, but not a LocalLeases: the application takes the general path
+    (a claim with its reply) for it."""
+
+    def __init__(self) -> None:
+        self.claims = 0
+        self.released: list[str] = []
+
+    def claim(self, station, user_id, reply) -> None:
+        self.claims += 1
+        reply(Granted(station))
+
+    def release(self, station) -> None:
+        self.released.append(station)
+
+
+def _held(core: Core) -> list:
+    """The occupancy snapshot without the (random) session ids."""
+    return [(row["station"], row["user"], [h["kind"] for h in row["holders"]]) for row in core.occupancy.snapshot()]
+
+
+def _logon_story(core: Core) -> list:
+    """Sign-ins, a second endpoint, a refusal and sign-outs: what the peers and the server see."""
+    alice, second = Lync(core), Lync(core)
+    dave = Lync(core, user="sip:dave@example.com", line="tel:+1001")
+    seen = [alice.sign_in().status, second.sign_in().status, dave.sign_in().status,
+            sorted(core.app._leased), _held(core), len(core.app.sessions)]
+    core.feed(alice.request("BYE"))
+    seen += [sorted(core.app._leased), _held(core)]
+    core.feed(second.request("BYE"))
+    seen += [sorted(core.app._leased), _held(core), len(core.app.sessions)]
+    again = Lync(core)
+    seen += [again.sign_in().status, sorted(core.app._leased), _held(core)]
+    return seen
+
+
+def test_a_server_alone_answers_logons_as_the_general_claim_path_does():
+    # LocalLeases is answered without a claim (no closure per logon); the same story through
+    # the general path, with leases that grant every claim at once, ends the same.
+    alone = Core()
+    general = Core()
+    leases = general.app.leases = GrantingLeases()
+    assert _logon_story(alone) == _logon_story(general)
+    assert leases.claims == 2 and leases.released == ["1001"]

@@ -95,3 +95,81 @@ def test_other_observers_see_the_event_text():
     assert (event["log_level"], event["log_namespace"], event["rcc_kind"]) == (LogLevel.warn, "rccserver", "custom")
     assert event["rcc_fields"] == {"why": "a reason", "n": 3, "gone": None}
     assert event["log_logger"] is rcclog.log and isinstance(event["log_time"], float)
+
+
+def test_the_whitespace_of_str_split_is_the_whitespace_of_the_quoting_regex():
+    # fields_text asks str.split whether any value has whitespace, instead of the regex's \s.
+    whitespace = re.compile(r"\s")
+    differ = [code for code in range(0x110000)
+              if bool(whitespace.match(chr(code))) != (len(f"a{chr(code)}b".split(None, 1)) > 1)]
+    assert differ == []
+
+
+@given(st.lists(st.dictionaries(st.from_regex(r"[a-z_{}]{1,8}", fullmatch=True), values, max_size=6), max_size=4))
+def test_fields_text_with_names_seen_before_is_the_plain_formatting(lines):
+    # The " name=" pieces are kept per tuple of names: the same names again, or other ones.
+    for fields in lines + lines:
+        assert rcclog.fields_text("kind", fields) == reference_fields_text("kind", fields)
+
+
+class TurnReactor:
+    """callLater(0) calls, run when the test ends the turn."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def callLater(self, delay, function, *args):
+        assert delay == 0
+        self.calls.append((function, args))
+
+    def end_turn(self) -> None:
+        calls, self.calls = self.calls, []
+        for function, args in calls:
+            function(*args)
+
+
+def rcc_event(kind, when, **fields):
+    return {"rcc_kind": kind, "rcc_fields": fields, "log_level": LogLevel.info, "log_namespace": "rccserver",
+            "log_time": when}
+
+
+def test_a_turns_lines_are_on_disk_in_order_after_the_turn_and_the_same_bytes_as_line_by_line(tmp_path):
+    reactor = TurnReactor()
+    batched = rcclog.RccLogObserver(str(tmp_path / "turns.log"), max_bytes=400, backups=3, reactor=reactor)
+    plain = rcclog.RccLogObserver(str(tmp_path / "lines.log"), max_bytes=400, backups=3)
+    for turn in range(6):
+        for n in range(4):
+            event = rcc_event("logon", 1_700_000_000 + turn + n / 10, turn=turn, n=n, detail="a b")
+            batched(event)
+            plain(event)
+        assert len(reactor.calls) == 1  # one flush per turn, however many lines
+        reactor.end_turn()
+        for name in ("turns.log", "turns.log.1", "turns.log.2", "turns.log.3"):
+            twin = (tmp_path / name.replace("turns", "lines"))
+            assert (tmp_path / name).exists() == twin.exists()
+            if twin.exists():
+                assert (tmp_path / name).read_bytes() == twin.read_bytes()
+    batched(rcc_event("last", 1_700_000_010.0))
+    batched.close()  # the line still waiting goes out with the close
+    reactor.end_turn()  # and the flush that was due finds the file closed: nothing to do
+    assert (tmp_path / "turns.log").read_text().splitlines()[-1].endswith(" INFO  last")
+
+
+def test_lines_from_another_thread_than_the_reactors_are_written_at_once(tmp_path):
+    import threading
+
+    reactor = TurnReactor()
+    observer = rcclog.RccLogObserver(str(tmp_path / "rcc.log"), max_bytes=10_000, backups=1, reactor=reactor)
+    observer(rcc_event("first", 1_700_000_000.0))  # the reactor's thread: waits for the turn's end
+    thread = threading.Thread(target=observer, args=(rcc_event("second", 1_700_000_001.0),))
+    thread.start()
+    thread.join()
+    assert [line.split()[-1] for line in (tmp_path / "rcc.log").read_text().splitlines()] == ["first", "second"]
+    observer.close()
+
+
+def test_without_a_reactor_every_line_is_on_disk_at_once(tmp_path):
+    observer = rcclog.RccLogObserver(str(tmp_path / "rcc.log"), max_bytes=10_000, backups=1)
+    observer(rcc_event("first", 1_700_000_000.0))
+    assert (tmp_path / "rcc.log").read_text().endswith(" INFO  first\n")
+    observer.close()

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sip_strategies as s
+from rccserver.sip import headers as headers_module
 from rccserver.sip.headers import COMPACT_FORMS, Headers, canonical_name
 
 
@@ -65,6 +66,27 @@ def test_lookups_are_case_insensitive_and_ordered():
     assert "call-id" in h and "I" in h and "To" not in h and 5 not in h
     assert h.get("To") is None and h.get("To", "dflt") == "dflt"
     assert len(h) == 3
+
+
+def test_names_looked_up_without_canonicalising_are_canonical():
+    # Headers.get/get_all take these spellings as they are: that is only right if each
+    # is its own canonical name.
+    for name in headers_module._ALREADY_CANONICAL:
+        assert canonical_name(name) == name
+        assert canonical_name(name.lower()) == name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(headers_module._WELL_KNOWN) + sorted(COMPACT_FORMS) + ["X-Foo", "ms-bar"]),
+                          st.text("abc", max_size=3)), max_size=8),
+       st.sampled_from(sorted(headers_module._WELL_KNOWN) + sorted(COMPACT_FORMS) + ["x-foo", "MS-Bar", "Nope"]))
+def test_get_by_any_spelling_equals_a_scan_by_canonical_name(items, name):
+    h = Headers(items)
+    wanted = canonical_name(name)
+    values = [value for item_name, value in h if item_name == wanted]
+    for spelling in (name, name.lower(), name.upper()):
+        assert h.get(spelling) == (values[0] if values else None)
+        assert h.get_all(spelling) == h.get_all(wanted)
 
 
 def test_list_headers_split_others_not():

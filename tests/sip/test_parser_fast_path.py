@@ -128,6 +128,7 @@ def test_fast_path_agrees_with_the_general_parser(data):
 def test_fast_path_agrees_with_nothing_remembered(data):
     parser._VALID_VALUES.clear()
     parser._START_LINES.clear()
+    parser._KNOWN_LINES.clear()
     check_same(data)
 
 
@@ -172,3 +173,72 @@ def test_memory_is_bounded(monkeypatch):
         check_same(base.replace(b"Call-ID: a3f0", f"Call-ID: x{n}a3f0".encode()))
         assert len(parser._VALID_VALUES) <= 8
 
+
+
+def _header_lines(data: bytes) -> list[bytes]:
+    return data[: data.find(b"\r\n\r\n")].split(b"\r\n")[1:]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(SEEDS[:6]), st.data())
+def test_a_repeated_or_altered_copy_of_a_remembered_line(seed, data):
+    """Single-valued fields (From, To, Call-ID, CSeq, Content-Length, Max-Forwards) may come
+    twice only with equal values; a remembered line must not skip that rule, whichever copy
+    is remembered and whether the memory is warm, cleared, or holds only the copy."""
+    lines = _header_lines(seed)
+    line = data.draw(st.sampled_from(lines))
+    name, _, value = line.partition(b":")
+    copy = data.draw(st.sampled_from([
+        line,  # byte for byte
+        name + b":  " + value.strip() + b" ",  # equal value, other blanks: another line
+        name.lower() + b":" + value,  # another spelling of the name
+        name + b":" + value + b"x",  # a different value
+        name + b":" + value.replace(b"1", b"2"),
+    ]))
+    where = data.draw(st.integers(1, len(lines) + 1))
+    at = 0
+    for _ in range(where):  # after the start line and `where - 1` header lines
+        at = seed.index(b"\r\n", at) + 2
+    doubled = seed[:at] + copy + b"\r\n" + seed[at:]
+    replaced = seed.replace(line, copy, 1)
+    for known in (seed, None, replaced, doubled):  # the original line known, nothing, only the copy, both
+        parser._KNOWN_LINES.clear()
+        if known is not None:
+            check_same(known)
+        check_same(doubled)
+
+
+def test_lines_are_remembered_but_not_a_via_with_its_branch():
+    parser._KNOWN_LINES.clear()
+    data = lync_info()
+    assert parser._parse_common_shape(data) is not None
+    lines = [line.decode() for line in _header_lines(data)]
+    remembered = [line for line in lines if line in parser._KNOWN_LINES]
+    assert [line for line in lines if line not in remembered] == [lines[0]]  # the top Via, with its branch
+    assert lines[0].startswith("Via:") and ";branch=" in lines[0]
+    again = parser._parse_common_shape(data)
+    assert again is not None
+    assert outcome(lambda _: again, data) == outcome(parse_message_general, data)
+    assert again.cseq == (3, "INFO")
+
+
+def test_remembered_lines_are_bounded(monkeypatch):
+    monkeypatch.setattr(parser, "_KNOWN_LINES_LIMIT", 8)
+    base = _request("INFO", 3, "t", "z9hG4bKa", CSTA_BODY)
+    for n in range(50):
+        check_same(base.replace(b"Call-ID: a3f0", f"Call-ID: x{n}a3f0".encode()))
+        assert len(parser._KNOWN_LINES) <= 8
+    long_value = b"X-Long: " + b"a" * 600
+    check_same(base.replace(b"Supported: timer", long_value))
+    assert long_value.decode() not in parser._KNOWN_LINES
+
+
+@pytest.mark.parametrize("stray", [b"\r", b"\n", b"\n\r"])
+def test_a_bare_cr_or_lf_anywhere_in_the_header_section(stray):
+    """The fast path looks for bare CRs and LFs only in lines it has not remembered; a
+    remembered line never holds one, so wherever one lands, the general parser decides."""
+    data = lync_info()
+    end = data.find(b"\r\n\r\n")
+    check_same(data)  # every line but the top Via remembered
+    for at in range(end + 1):
+        check_same(data[:at] + stray + data[at:])

@@ -12,7 +12,9 @@ from __future__ import annotations
 import enum
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+import sip_strategies
 from rccserver.sip.transaction import (
     MACHINE_DEFINITIONS,
     TIMER_ACTIONS,
@@ -30,6 +32,7 @@ from rccserver.sip.transaction import (
     cancel_target_key,
     has_rfc3261_branch,
     server_key,
+    server_key_from_via,
     step,
 )
 from rccserver.sip.transaction_timers import Arm, Timer, TimerSettings
@@ -440,3 +443,38 @@ def test_rfc2543_fallback_matches_on_dialog_fields() -> None:
     assert _key(branch=None, call_id="other") != invite
     assert _key(branch="z9hG4bK", method="ACK") == _key(branch="z9hG4bK")  # cookie-only branch: fallback
     assert cancel_target_key(_key(branch=None, method="CANCEL")) == invite
+
+
+def test_table_enums_hash_by_identity_and_equal_only_themselves():
+    """The identity hash (cheaper than Enum's hash of the name) is only sound for plain
+    Enums, whose members equal nothing but themselves."""
+    import enum
+
+    from rccserver.sip import transaction_tables as tables
+
+    enums = [tables.Action, *{m.states for m in tables.MACHINE_DEFINITIONS.values()},
+             *{m.inputs for m in tables.MACHINE_DEFINITIONS.values()}]
+    assert len(enums) == 9
+    for cls in enums:
+        assert not issubclass(cls, (int, str)) and issubclass(cls, enum.Enum)
+        for member in cls:
+            assert hash(member) == object.__hash__(member)
+            assert [other for other in cls if other == member] == [member]
+            assert member != member.value and member != member.name
+
+
+_BRANCHES = st.none() | st.sampled_from(["z9hG4bK", "z9hG4bKx", "z9hG4bK-1-2", "Z9HG4BKx", "776as", ""])
+
+
+@settings(deadline=None)
+@given(sip_strategies.vias, _BRANCHES, st.sampled_from(["INVITE", "ACK", "CANCEL", "INFO", "BYE"]),
+       st.none() | st.text("abc123", min_size=1, max_size=4))
+def test_server_key_from_via_is_server_key(via, branch, method, from_tag) -> None:
+    if branch is not None:
+        via = via.with_param("branch", branch)
+    branch = via.branch
+    expected = server_key(
+        method=method, branch=branch, sent_by=via.sent_by, request_uri="sip:a@b", from_tag=from_tag,
+        call_id="c", cseq=7, top_via="" if has_rfc3261_branch(branch) else str(via),
+    )
+    assert server_key_from_via(method, via, "sip:a@b", from_tag, "c", 7) == expected

@@ -79,3 +79,56 @@ def test_parse_never_raises_anything_else(text):
         parse_via(text)
     except SipParseError as exc:
         assert exc.reason.startswith("malformed Via")
+
+
+# The plain-shape fast path must read every text it accepts exactly as the full grammar
+# does, and leave everything else to it (errors included).
+_PLAIN_PIECES = st.sampled_from(
+    ["SIP/2.0/", "TCP", "tls", "UDP", " ", "  ", "\t", "host", "127.0.0.1", "a.b-c_d", "-x", ".", ":", "5060",
+     "65535", "65536", "099999", "0", ";", "branch", "=", "z9hG4bK-12-3", "rport", "received", "10.0.0.1",
+     '"', 'ms-internal-info="a;b,c"', "[", "]", "[2001:db8::1]", "::1", ",", "!%*_+`'~", "é", "²"]
+)
+
+
+def _assert_plain_agrees(text):
+    from rccserver.sip.via import _parse_plain_via, _parse_via_by_grammar
+
+    plain = _parse_plain_via(text)
+    if plain is None:
+        return
+    assert plain == _parse_via_by_grammar(text)
+    assert str(plain) == str(_parse_via_by_grammar(text))
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(_PLAIN_PIECES, max_size=14).map("".join))
+def test_plain_fast_path_agrees_with_the_grammar_on_pieces(text):
+    _assert_plain_agrees(text)
+
+
+@settings(deadline=None)
+@given(s.vias)
+def test_plain_fast_path_agrees_with_the_grammar_on_vias(via):
+    _assert_plain_agrees(str(via))
+
+
+@settings(deadline=None)
+@given(st.text(max_size=60))
+def test_plain_fast_path_agrees_with_the_grammar_on_any_text(text):
+    _assert_plain_agrees(text)
+
+
+@pytest.mark.parametrize("text, plain", [
+    ("SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK-1-2", True),
+    ("SIP/2.0/tcp 127.0.0.1:40123", True),
+    ("SIP/2.0/TLS host;rport;branch=z9hG4bK1", True),
+    ('SIP/2.0/TLS 10.0.0.5:5061;branch=z9hG4bK1;ms-internal-info="a;b,c"', False),  # quoted: the grammar
+    ("SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bK1", False),
+    ("SIP/2.0/UDP host:70000", False),
+    ("SIP / 2.0 / TCP host", False),
+])
+def test_which_vias_take_the_plain_path(text, plain):
+    from rccserver.sip.via import _parse_plain_via
+
+    assert (_parse_plain_via(text) is not None) is plain
+    _assert_plain_agrees(text)
