@@ -16,6 +16,18 @@ from rccserver.switch import events as sw
 class EventMapper:
     def __init__(self, app) -> None:
         self.app = app
+        # flush() tells only sessions with a monitor: the switch need not build call events
+        # for other stations (a switch without the hook builds them all; flush drops them).
+        set_interest = getattr(app.switch, "set_outbox_interest", None)
+        if set_interest is not None:
+            set_interest(self.monitored)
+
+    def monitored(self, station: str) -> bool:
+        """Whether flush() would tell anyone of an event of `station` (its test, asked early)."""
+        for session in self.app.sessions.sessions_on(station):
+            if session.monitors:
+                return True
+        return False
 
     def flush(self) -> None:
         """Deliver every event the switch has queued."""

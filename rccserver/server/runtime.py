@@ -240,7 +240,7 @@ class Runtime:
         self._stations_absent = self.settings.restore(self._saved_state)
         self._registrations_restored = (0, len(self._saved_state.registrations))  # no stations line: none
         # Changes that reach the switch by another path than the RCC services are saved too.
-        self.switch.add_change_observer(self.settings.switch_changed)
+        self.switch.add_change_observer(self.settings.switch_changed, call_events=False)
 
     def state_problem(self) -> str | None:
         """Why the state store is degraded (the pool's Redis unreachable), or None."""

@@ -95,6 +95,8 @@ MAX_DIGITS_PER_REQUEST = 64
 _DTMF = re.compile(r"[0-9*#A-Da-d]+")
 _OBSERVED = connection_fsm.OBSERVED
 _TRANSITIONS = connection_fsm.TRANSITIONS
+# The events that are no call event: what an observer added with call_events=False reads.
+_SETTING_EVENTS = frozenset((Forwarding, DoNotDisturb))
 
 
 def _positive(instance, attribute, value) -> None:
@@ -191,8 +193,14 @@ class EmbeddedSwitch:
         # Told when a timer (not a service) left events in the outbox, so they are delivered
         # without waiting for the next request.
         self.on_timer_events: Callable[[], None] | None = None
-        # Told, after every operation, of the events it produced (terminals follow the calls).
-        self._change_observers: list[Callable[[list[SwitchEvent]], None]] = []
+        # Told, after every operation, of the events it produced (terminals follow the calls):
+        # (observer, whether it wants call events or only the Forwarding/DoNotDisturb ones).
+        self._change_observers: list[tuple[Callable[[list[SwitchEvent]], None], bool]] = []
+        # Which stations' call events the outbox's reader wants (None: every station's).
+        self._outbox_interest: Callable[[str], bool] | None = None
+        # The check _step makes before building a call event: None when every station's are
+        # wanted (a listener, an outbox without a declared interest, a call-event observer).
+        self._call_event_wanted: Callable[[str], bool] | None = None
         self._batch: list[SwitchEvent] = []
         self._stations: dict[str, _Station] = {}
         self._calls: dict[str, _Call] = {}
@@ -221,8 +229,27 @@ class EmbeddedSwitch:
         """A real phone now carries the station's calls (None: simulated again)."""
         self._station(extension).terminal = terminal
 
-    def add_change_observer(self, observer: Callable[[list[SwitchEvent]], None]) -> None:
-        self._change_observers.append(observer)
+    def add_change_observer(self, observer: Callable[[list[SwitchEvent]], None], *, call_events: bool = True) -> None:
+        """`call_events=False`: the observer only reads Forwarding/DoNotDisturb events; it is
+        handed an operation's batch of those (when there are any), and call events need not
+        be built for it."""
+        self._change_observers.append((observer, call_events))
+        self._update_call_event_wanted()
+
+    def set_outbox_interest(self, wanted: Callable[[str], bool] | None) -> None:
+        """What the reader of take_events() reads: the stations whose call events it wants
+        (asked as an event would be built), None for all. Call events nobody else wants
+        are then not built at all; Forwarding/DoNotDisturb events always reach the outbox."""
+        self._outbox_interest = wanted
+        self._update_call_event_wanted()
+
+    def _update_call_event_wanted(self) -> None:
+        everything = (
+            self._listener is not None
+            or self._outbox_interest is None
+            or any(call_events for _, call_events in self._change_observers)
+        )
+        self._call_event_wanted = None if everything else self._outbox_interest
 
     def remove_station(self, extension: str) -> None:
         """Take a station out of service: its calls are cleared first."""
@@ -890,7 +917,10 @@ class EmbeddedSwitch:
             self._cancel_timers(party)
         call = party.call
         pending = self._pending
-        if party.is_station:
+        # Call events are built only for stations some reader wants them of (no reader reads
+        # one it did not ask for, so skipping the rest changes nothing anyone sees).
+        wanted = self._call_event_wanted
+        if party.is_station and (wanted is None or wanted(party.device)):
             for kind in transition.emits:
                 pending.append(self._build(kind, party, party, cause, details))
         if target is S.NULL:
@@ -899,7 +929,7 @@ class EmbeddedSwitch:
         if observed is None or (observed is K.CONNECTION_CLEARED and len(call.parties) < 2):
             return
         for other in list(call.parties.values()):
-            if other is not party and other.is_station:
+            if other is not party and other.is_station and (wanted is None or wanted(other.device)):
                 pending.append(self._build(observed, other, party, observer_cause or cause, details))
 
     def _build(self, kind: K, receiver: _Party, subject: _Party, cause: Cause, details: dict) -> SwitchEvent:
@@ -988,8 +1018,15 @@ class EmbeddedSwitch:
             self._flush()
             if self._change_observers and self._batch:
                 batch, self._batch = self._batch, []
-                for observer in self._change_observers:
-                    observer(batch)
+                settings = None
+                for observer, call_events in self._change_observers:
+                    if call_events:
+                        observer(batch)
+                        continue
+                    if settings is None:
+                        settings = [e for e in batch if type(e) in _SETTING_EVENTS]
+                    if settings:
+                        observer(settings)
 
     def _flush(self) -> None:
         if self._flushing:

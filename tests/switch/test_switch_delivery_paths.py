@@ -27,6 +27,14 @@ def _run(with_listener: bool) -> tuple[list, list]:
         if not with_listener:
             heard.extend(switch.take_events())
 
+    scenario(switch, clock, take)
+    return heard, batches
+
+
+def scenario(switch: EmbeddedSwitch, clock: ManualClock, take) -> None:
+    """Calls, holds, transfers, a conference, forwarding, DND, timers and refusals on
+    stations A-D; take() is called between its three parts."""
+
     first = switch.make_call(A, B).call_id
     switch.answer_call(B, first)
     second = switch.consultation_call(A, first, C).call_id
@@ -53,7 +61,6 @@ def _run(with_listener: bool) -> tuple[list, list]:
         for item in switch.snapshot(station):
             switch.clear_connection(station, item.call_id)
     take()
-    return heard, batches
 
 
 def test_outbox_and_listener_deliver_the_same_events_and_batches():
