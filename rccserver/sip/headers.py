@@ -108,30 +108,45 @@ def _check_name(name: str) -> None:
         _GOOD_NAMES.add(name)
 
 
+# The names whose first value the parser's fast path collects (see `Headers._first`).
+FIRST_VALUE_NAMES = frozenset({"Via", "From", "To", "Call-ID", "CSeq", "Content-Length", "Max-Forwards"})
+
+
 class Headers:
     """Ordered list of (canonical name, value) pairs with case-insensitive lookups.
 
     The same name may occur several times (Via, Route, Contact, ...); order is kept.
     """
 
-    __slots__ = ("_items",)
+    # `_first`: the first value of each name in FIRST_VALUE_NAMES that occurs, when the
+    # parser's fast path collected it anyway (None otherwise). A request's handlers ask
+    # for From, To, Via, Call-ID and CSeq one after another: a dict answers them without
+    # a scan of the list. Every method that changes `_items` drops it; nothing else
+    # writes `_items`.
+    __slots__ = ("_items", "_first")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
+        self._first: dict[str, str] | None = None
         for name, value in items:
             self.add(name, value)
 
     @classmethod
-    def _trusted(cls, items: list[tuple[str, str]]) -> Headers:
-        """Wrap items the parser already canonicalised and checked (no copying)."""
+    def _trusted(cls, items: list[tuple[str, str]], first: dict[str, str] | None = None) -> Headers:
+        """Wrap items the parser already canonicalised and checked (no copying); `first`,
+        if given, maps every name of FIRST_VALUE_NAMES in `items` to its first value."""
         headers = cls.__new__(cls)
         headers._items = items
+        headers._first = first
         return headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name` as written (a list header is not split), or `default`."""
         if name not in _ALREADY_CANONICAL:
             name = canonical_name(name)
+        first = self._first
+        if first is not None and name in FIRST_VALUE_NAMES:
+            return first.get(name, default)
         for item_name, value in self._items:
             if item_name == name:
                 return value
@@ -151,9 +166,11 @@ class Headers:
         _check_name(name)
         _check_value(name, value)
         self._items.append((canonical_name(name), value))
+        self._first = None
 
     def extend(self, items: Iterable[tuple[str, str]]) -> None:
         """Append fields at the end, in order (each checked as `add` checks it)."""
+        self._first = None
         append = self._items.append
         for name, value in items:
             _check_name(name)
@@ -165,6 +182,7 @@ class Headers:
         _check_name(name)
         _check_value(name, value)
         self._items.insert(0, (canonical_name(name), value))
+        self._first = None
 
     def set(self, name: str, value: str) -> None:
         """Replace every value of `name` by one value at the position of the first (or at the end)."""
@@ -183,6 +201,7 @@ class Headers:
         if not placed:
             out.append((name, value))
         self._items = out
+        self._first = None
 
     def replace_first(self, name: str, value: str) -> None:
         """Replace the first field of `name` where it stands, leaving every other field as it is
@@ -192,6 +211,7 @@ class Headers:
         for index, (item_name, _) in enumerate(self._items):
             if item_name == name:
                 self._items[index] = (name, value)
+                self._first = None
                 return
         raise KeyError(f"no {name} field to replace")
 
@@ -199,6 +219,7 @@ class Headers:
         """Remove every field called `name` (nothing happens if there is none)."""
         name = canonical_name(name)
         self._items = [item for item in self._items if item[0] != name]
+        self._first = None
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):

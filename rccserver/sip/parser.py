@@ -645,7 +645,7 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
         response = Response.__new__(Response)
         response.status, response.reason, response.version = start_line
         message = response
-    message.headers = Headers._trusted(items)
+    message.headers = Headers._trusted(items, first)  # `first` holds FIRST_VALUE_NAMES' first values
     message.body = body
     message._cache = {"CSeq": (first["CSeq"], cseq)}
     return message

@@ -8,6 +8,8 @@ a CANCEL shares its INVITE's branch but is a transaction of its own.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import attrs
 
 from rccserver.sip.message import Request, Response
@@ -17,9 +19,13 @@ MAGIC_COOKIE = "z9hG4bK"
 _COOKIE_LENGTH = len(MAGIC_COOKIE)
 
 
-@attrs.frozen(slots=True)
-class Rfc3261Key:
-    """Server transaction identity when the top Via has a magic-cookie branch."""
+class Rfc3261Key(NamedTuple):
+    """Server transaction identity when the top Via has a magic-cookie branch.
+
+    A named tuple, not an attrs class: one is built and hashed for every request
+    received (looked up, stored, removed), and a tuple's hash and equality run in C.
+    It equals only tuples of the same three strings; no table holding transaction
+    keys holds such tuples."""
 
     branch: str
     sent_by: str
@@ -104,6 +110,8 @@ def server_key_from_via(
 
 def cancel_target_key(key: ServerKey) -> ServerKey:
     """The key of the INVITE transaction that a CANCEL with this key refers to."""
+    if type(key) is Rfc3261Key:
+        return key._replace(method="INVITE")
     return attrs.evolve(key, method="INVITE")
 
 

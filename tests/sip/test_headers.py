@@ -175,3 +175,46 @@ def test_replace_first_changes_one_field_where_it_stands():
         headers.replace_first("Route", "<sip:r>")
     with pytest.raises(ValueError):
         headers.replace_first("Via", "bad\r\nvalue")
+
+
+# --- the first values the parser hands over (`Headers._first`) ----------------------
+
+_NAMES = st.sampled_from(["Via", "From", "To", "Call-ID", "CSeq", "v", "f", "Content-Length", "X-Foo", "Contact"])
+_VALUES = st.text(alphabet="abc;=<>@ ", max_size=8)
+_EDITS = st.lists(
+    st.tuples(st.sampled_from(["add", "extend", "prepend", "set", "replace_first", "remove"]), _NAMES, _VALUES),
+    max_size=6,
+)
+_PARSED = (
+    b"INFO sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h1;branch=z9hG4bK1\r\nVia: SIP/2.0/TCP h2\r\n"
+    b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INFO\r\n"
+    b"Contact: <sip:a@h1>\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def _scan(items, name):
+    """`get` as a linear scan of the items (what the collected first values must agree with)."""
+    wanted = canonical_name(name)
+    return next((value for item_name, value in items if item_name == wanted), None)
+
+
+@given(_EDITS)
+def test_get_on_a_parsed_message_agrees_with_a_scan_after_any_edits(edits):
+    from rccserver.sip.parser import parse_message
+
+    headers = parse_message(_PARSED).headers
+    assert headers._first is not None  # the fast path handed its first values over
+    for op, name, value in edits:
+        if op == "extend":
+            headers.extend([(name, value), ("To", value)])
+        elif op == "replace_first":
+            if name in headers:
+                headers.replace_first(name, value)
+        elif op == "remove":
+            headers.remove(name)
+        else:
+            getattr(headers, op)(name, value)
+        for probe in ("Via", "From", "To", "Call-ID", "CSeq", "Content-Length", "Max-Forwards", "Contact", "Route"):
+            expected = _scan(headers.items(), probe)
+            assert headers.get(probe) == expected
+            assert headers.get(probe, "-") == ("-" if expected is None else expected)

@@ -20,6 +20,7 @@ from rccserver.sip.transaction import (
     TIMER_ACTIONS,
     Action,
     ClientInviteInput as CII,
+    ClientKey,
     ClientNonInviteInput as CNI,
     InvalidTransition,
     Rfc2543Key,
@@ -478,3 +479,16 @@ def test_server_key_from_via_is_server_key(via, branch, method, from_tag) -> Non
         call_id="c", cseq=7, top_via="" if has_rfc3261_branch(branch) else str(via),
     )
     assert server_key_from_via(method, via, "sip:a@b", from_tag, "c", 7) == expected
+
+
+def test_transaction_key_kinds_never_equal_one_another() -> None:
+    """Rfc3261Key is a named tuple (C hash and equality); keys of the other kinds with the
+    same field values must still be different transactions."""
+    invite = _key()
+    assert invite != ClientKey(invite.branch, invite.method)
+    assert ClientKey(invite.branch, invite.method) != invite
+    assert invite != _key(branch=None)
+    assert hash(_key(method="ACK")) == hash(invite)
+    assert type(cancel_target_key(_key(method="CANCEL"))) is Rfc3261Key
+    with pytest.raises(AttributeError):
+        invite.method = "BYE"  # type: ignore[misc]
