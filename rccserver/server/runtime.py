@@ -211,6 +211,9 @@ class Runtime:
         if config.stations_line is not None:
             self.stations = self._stations_line(cic)
             self._services.extend(self.stations.services())
+        # Last of the flushes: the log lines of an input or a tick reach the file in the same
+        # turn, before the answers it wrote leave at the next poll (rcclog.RccLogObserver).
+        self.timer.add_flush(self.log_observer.rcc_observer.flush)
         log_state_restored(config, self._saved_state, self._stations_absent, self._registrations_restored)
         del self._saved_state  # read once, at start
         if config.admin.listen:
