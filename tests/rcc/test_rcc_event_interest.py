@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from rccserver import csta
-from rccserver.switch import EmbeddedSwitch
 from tests.rcc.rcc_harness import ED3, Core, Lync, server_requests
 
 OUTSIDE = "tel:+13175552020"
@@ -24,16 +23,9 @@ def _clear(alice: Lync, call_id: str) -> None:
                f"<deviceID>{alice.line}</deviceID></connectionToBeCleared></ClearConnection>")
 
 
-def _run(*, monitor: bool, forced: bool, monkeypatch) -> tuple[list, int]:
-    built = []
-    original = EmbeddedSwitch._build
-
-    def counting(self, *args):
-        event = original(self, *args)
-        built.append(event)
-        return event
-
-    monkeypatch.setattr(EmbeddedSwitch, "_build", counting)
+def _run(*, monitor: bool, forced: bool, built: list) -> tuple[list, int]:
+    """The CSTA events Lync was told, and how many switch events were built meanwhile."""
+    before = len(built)
     core = Core()
     if forced:
         core.switch.set_outbox_interest(None)  # the old way: every call event built
@@ -53,13 +45,13 @@ def _run(*, monitor: bool, forced: bool, monkeypatch) -> tuple[list, int]:
     core.app.events.flush()
     events = [csta.decode(r.body) for r in server_requests(core.sent, "INFO") if r.body]
     events = [e for e in events if not isinstance(e, csta.RequestSystemStatus)]
-    return events, len(built)
+    return events, len(built) - before
 
 
 @pytest.mark.parametrize("monitor", [True, False])
-def test_lync_is_told_the_same_with_and_without_the_interest(monitor, monkeypatch):
-    told, built = _run(monitor=monitor, forced=False, monkeypatch=monkeypatch)
-    told_forced, built_forced = _run(monitor=monitor, forced=True, monkeypatch=monkeypatch)
+def test_lync_is_told_the_same_with_and_without_the_interest(monitor, built_switch_events):
+    told, built = _run(monitor=monitor, forced=False, built=built_switch_events)
+    told_forced, built_forced = _run(monitor=monitor, forced=True, built=built_switch_events)
     assert told == told_forced
     assert built_forced > 0
     if monitor:

@@ -101,16 +101,8 @@ def test_interest_changing_between_takes_is_read_when_the_events_are_made():
     assert segments == [_wanted(segment, wanted) for segment, wanted in zip(full_segments, sets)]
 
 
-def test_no_reader_builds_no_call_event(monkeypatch):
-    built = []
-    original = EmbeddedSwitch._build
-
-    def counting(self, *args):
-        event = original(self, *args)
-        built.append(event)
-        return event
-
-    monkeypatch.setattr(EmbeddedSwitch, "_build", counting)
+def test_no_reader_builds_no_call_event(built_switch_events):
+    built = built_switch_events
     segments, _, settings_batches, calls = _run(interest=set(), settings_observer=True)
     assert built == []
     assert [e for s in segments for e in s] == [e for s in _full()[0] for e in s if type(e) in SETTINGS]
