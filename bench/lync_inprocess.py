@@ -23,6 +23,7 @@ from twisted.internet.task import Clock
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
+from rccserver.server import rcclog
 from rccserver.server.config import load_config
 from rccserver.server.runtime import Runtime
 from rccserver.transport.connection import SipStreamProtocol
@@ -100,6 +101,8 @@ def _responses(data: bytes) -> list[bytes]:
 
 
 def build(users: int, workdir: Path):
+    """(clock, protocol, transport, runtime) on a generated deployment of `users`; stop its
+    RCCServer log with `rcclog.stop_rcc_log(runtime.log_observer)` when done."""
     server = write_deployment(workdir, users=users)
     config = load_config(server.config_path)
     reactor = Clock()  # the core's timers fire as the harness moves time on
@@ -110,7 +113,7 @@ def build(users: int, workdir: Path):
     transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5070),
                                 hostAddress=IPv4Address("TCP", "127.0.0.1", 11001))
     protocol.makeConnection(transport)
-    return reactor, protocol, transport
+    return reactor, protocol, transport, runtime
 
 
 def run_calls(clock: Clock, protocol, transport, users: list[BenchUser],
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rcc-lync-") as tmp:
-        clock, protocol, transport = build(args.users, Path(tmp))
+        clock, protocol, transport, runtime = build(args.users, Path(tmp))
         first = 0
         best = None
         for _ in range(args.rounds):
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{done} calls: {per_call:.0f} us of server CPU per call, "
                   f"{per_call / (2 * args.makecalls + 1):.0f} us per CSTA request")
         print(f"best: {best:.0f} us per call")
+        rcclog.stop_rcc_log(runtime.log_observer)
     return 0
 
 
