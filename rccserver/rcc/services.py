@@ -149,7 +149,7 @@ class ServiceRunner:
         """A remote-number logon: the CIC user's extension becomes a switch device whose
         calls ring the remote number; returns that device."""
         extension = self.app.data.cic.user_by_id(cic_user).extension
-        if extension not in self.switch.stations():
+        if not self.switch.has_station(extension):
             self.switch.add_station(extension)
             self.app.settings.restore_station(extension)  # its forwarding and DND from before a restart
         self.switch.set_remote_number(extension, number)

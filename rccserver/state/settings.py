@@ -137,7 +137,7 @@ class StationSettings:
         if self._sent.get(key) == record:
             return
         self._sent[key] = record
-        if record.station not in set(self.switch.stations()):
+        if not self.switch.has_station(record.station):
             return  # kept, and applied if the station joins (restore_station)
         self._applying = True
         try:

@@ -130,11 +130,11 @@ class SipTerminals:
     def update_phones(self, phones: Mapping[str, PhoneSettings]) -> None:
         """After a reload: the SIP stations and their settings now in force."""
         for station in set(self.phones) - set(phones):
-            if station in self.switch.stations():
+            if self.switch.has_station(station):
                 self.switch.set_terminal(station, None)
         self.phones = dict(phones)
         for station in self.phones:
-            if station in self.switch.stations():
+            if self.switch.has_station(station):
                 self.switch.set_terminal(station, self)
 
     @property
@@ -290,12 +290,12 @@ class SipTerminals:
         offer = sdp.restamp(source.offer, origin) if source is not None else sdp.placeholder_offer(self.domain_name)
         calling = view.calling_device
         diversion = None
-        if calling is not None and calling in self.switch.stations():
+        if calling is not None and self.switch.has_station(calling):
             caller = trunk.calling_number(calling)
         else:
             caller = calling or "anonymous"  # a forwarded trunk call keeps its caller's number
         called = view.called_device
-        if called is not None and called != number and called in self.switch.stations():
+        if called is not None and called != number and self.switch.has_station(called):
             diversion = trunk.calling_number(called)  # the station whose forwarding sent it out
         try:
             leg = self._line().invite_peer(trunk.uri_for(number), offer, caller=caller, identity=caller,
@@ -531,7 +531,7 @@ class SipTerminals:
             leg.reject(404, "Not Found")
             return
         caller = canonical_number(leg.station)
-        if caller is None or line_number(caller) in self.switch.stations():
+        if caller is None or self.switch.has_station(line_number(caller)):
             # Not a number, or one that would read as a station's own call: refused.
             self._observer(did, "trunk-caller-refused", f"a trunk call for {did!r} from {leg.station!r}: "
                                                         f"its caller is no outside number (403)")
@@ -547,7 +547,7 @@ class SipTerminals:
             return
         if self._trunk_calling.pop(caller, None) is not None:
             # The call ended at once (DND, or the phone cannot ring): say why.
-            dnd = extension in self.switch.stations() and self.switch.get_dnd(extension)
+            dnd = self.switch.has_station(extension) and self.switch.get_dnd(extension)
             leg.reject(*((486, "Busy Here") if dnd else (480, "Temporarily Unavailable")))
 
     def leg_ringing(self, leg: Leg) -> None:

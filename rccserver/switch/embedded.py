@@ -220,6 +220,10 @@ class EmbeddedSwitch:
     def stations(self) -> tuple[str, ...]:
         return tuple(self._stations)
 
+    def has_station(self, extension: str) -> bool:
+        """Whether `extension` is a station (a look-up, not a tuple of every station)."""
+        return extension in self._stations
+
     def add_station(self, extension: str) -> None:
         if not is_valid_extension(extension):
             raise ValueError(f"station extension must be 1-32 digits, '*' or '#' (got {extension!r})")

@@ -248,6 +248,7 @@ def test_remove_station_clears_its_calls(switch):
     switch.answer_call(B, call)
     switch.take_events()
     switch.remove_station(B)
-    assert B not in switch.stations()
+    assert B not in switch.stations() and not switch.has_station(B)
+    assert switch.has_station(A) and A in switch.stations()
     assert [(e.station, e.kind.value) for e in switch.take_events()] == [(B, "ConnectionCleared"), (A, "ConnectionCleared")]
     assert switch.calls() == ()
