@@ -314,10 +314,9 @@ class Endpoint(ServerTransactions, ClientTransactions):
         )
 
     def _unsupported_requirements(self, request: Request) -> list[str]:
-        for name, _ in request.headers._items:  # most requests have no Require: no list built
-            if name == "Require":
-                return unsupported_options(request.headers.get_all("Require"), SUPPORTED_OPTIONS)
-        return []
+        if "Require" not in request.headers:  # most requests: no list built
+            return []
+        return unsupported_options(request.headers.get_all("Require"), SUPPORTED_OPTIONS)
 
     def _negotiate_timer(self, tx: ServerTransaction) -> tuple[bool, st.SessionTimer | None]:
         """(acceptable, timer) for this INVITE/UPDATE.  Not acceptable means the

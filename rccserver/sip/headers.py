@@ -224,8 +224,12 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        name = canonical_name(name)
-        return any(item_name == name for item_name, _ in self._items)
+        if name not in _ALREADY_CANONICAL:
+            name = canonical_name(name)
+        for item_name, _ in self._items:
+            if item_name == name:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(list(self._items))

@@ -347,7 +347,7 @@ def make_response(
     for item in request.headers._items:
         if item[0] in copied:
             if to_tag is not None and item[0] == "To":
-                item = ("To", _with_to_tag(item[1], to_tag))
+                item = ("To", with_to_tag(item[1], to_tag))
             items.append(item)
     response = Response(status, reason, Headers._trusted(items), body)
     response.headers.extend(headers)
@@ -358,7 +358,8 @@ _COPIED = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 _COPIED_WITH_RECORD_ROUTE = _COPIED | {"Record-Route"}
 
 
-def _with_to_tag(value: str, to_tag: str) -> str:
+def with_to_tag(value: str, to_tag: str) -> str:
+    """`value` (a To header value) with `to_tag` as its tag, as a UAS answer writes it."""
     try:
         to = parse_name_addr(value)
     except SipParseError:

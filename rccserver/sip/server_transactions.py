@@ -15,7 +15,7 @@ from typing import Iterable
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
 from rccserver.sip.grammar import field_tag
-from rccserver.sip.message import REASON_PHRASES, Request, _with_to_tag, make_response, reason_phrase
+from rccserver.sip.message import Request, with_to_tag, make_response, reason_phrase
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
 from rccserver.sip.transaction import (
@@ -150,7 +150,7 @@ class ServerTransactions:
         if type(body) is not bytes or type(status) is not int or not 100 <= status <= 699:
             return None
         if reason is None:
-            reason = REASON_PHRASES.get(status) or reason_phrase(status)
+            reason = reason_phrase(status)
         elif "\r" in reason or "\n" in reason:
             return None
         trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
@@ -161,7 +161,7 @@ class ServerTransactions:
             copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers._items if name in names])
         else:
             copied = "".join([
-                f"To: {_with_to_tag(value, to_tag)}\r\n" if name == "To" else f"{name}: {value}\r\n"
+                f"To: {with_to_tag(value, to_tag)}\r\n" if name == "To" else f"{name}: {value}\r\n"
                 for name, value in request.headers._items
                 if name in names
             ])

@@ -16,7 +16,6 @@ from rccserver.sip.message import Request, Response
 from rccserver.sip.via import Via
 
 MAGIC_COOKIE = "z9hG4bK"
-_COOKIE_LENGTH = len(MAGIC_COOKIE)
 
 
 class Rfc3261Key(NamedTuple):
@@ -103,8 +102,8 @@ def server_key_from_via(
     once, and the Via's text is written only for the RFC 2543 fallback."""
     keyed_method = "INVITE" if method == "ACK" else method
     branch = via.branch
-    if branch is not None and len(branch) > _COOKIE_LENGTH and branch.startswith(MAGIC_COOKIE):
-        return Rfc3261Key(branch, via.sent_by.lower(), keyed_method)
+    if has_rfc3261_branch(branch):
+        return Rfc3261Key(branch, via.sent_by.lower(), keyed_method)  # type: ignore[arg-type]
     return Rfc2543Key(request_uri, from_tag, call_id, cseq, str(via), keyed_method)
 
 
