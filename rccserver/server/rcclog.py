@@ -188,14 +188,13 @@ class RccLogObserver:
     """Writes every event it is given as one line of the RCCServer log.
 
     With a reactor, the lines of one reactor turn reach the file in one write (a write
-    system call per line was a tenth of a logon's CPU): the runtime calls `flush` at the
-    end of every flush of the core (after each received chunk and each timer tick), and
-    a `callLater(0)` armed by the turn's first line catches lines logged anywhere else.
-    Either comes before the turn's answers leave (Twisted sends what a protocol wrote
-    when the next poll finds the socket writable), so what a client has been answered
-    is in the log when it looks. (The `callLater(0)` alone is not enough: one made in a
-    timer's turn runs only after the next poll.) Lines from another thread than the
-    reactor's are written at once, as without a reactor."""
+    system call per line was a tenth of a logon's CPU): the runtime calls `flush` in
+    every flush of the core (after each received chunk and each timer tick), after the
+    switch events and before the lines' drivers carry out the answers, which may leave
+    at once (transport/write_now.py), so what a client has been answered is in the log
+    when it looks. A `callLater(0)` armed by the turn's first line catches lines logged
+    outside a flush of the core. Lines from another thread than the reactor's are
+    written at once, as without a reactor."""
 
     def __init__(self, path: str, *, max_bytes: int, backups: int, json_format: bool = False,
                  reactor=None) -> None:

@@ -185,6 +185,9 @@ class Runtime:
         # Switch events from any input (a phone hanging up, too) become CSTA events first,
         # then each line's output is carried out.
         self.timer.add_flush(self.app.events.flush)
+        # Then the log lines of the input or tick reach the file, before the lines' drivers
+        # (added below) carry out the answers, which may leave at once (transport/write_now.py).
+        self.timer.add_flush(self.log_observer.rcc_observer.flush)
         self.endpoint = Endpoint(
             self.app,
             domain_name=config.line.domain_name,
@@ -211,9 +214,6 @@ class Runtime:
         if config.stations_line is not None:
             self.stations = self._stations_line(cic)
             self._services.extend(self.stations.services())
-        # Last of the flushes: the log lines of an input or a tick reach the file in the same
-        # turn, before the answers it wrote leave at the next poll (rcclog.RccLogObserver).
-        self.timer.add_flush(self.log_observer.rcc_observer.flush)
         log_state_restored(config, self._saved_state, self._stations_absent, self._registrations_restored)
         del self._saved_state  # read once, at start
         if config.admin.listen:

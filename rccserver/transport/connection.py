@@ -44,6 +44,7 @@ from zope.interface import implementer
 from rccserver.sip.framer import FramedMessage, FramingError, KeepAlive, StreamFramer
 from rccserver.transport.limits import TransportLimits
 from rccserver.transport.tls import ServerTlsContext
+from rccserver.transport.write_now import write as write_now
 
 Peer = tuple[str, int]
 RejectCallback = Callable[[Peer, str], None]
@@ -316,14 +317,14 @@ class SipStreamProtocol(Protocol):
             self._held.append(data)
             return
         self._restart_idle()
-        self.transport.write(data)
+        write_now(self.transport, data)
 
     def _write_held(self) -> None:
         """Write what the chunk being handled gave, in one piece."""
         held, self._held = self._held, None
         if held and self.state in (State.OPEN, State.CLOSING):
             self._restart_idle()
-            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+            write_now(self.transport, held[0] if len(held) == 1 else b"".join(held))
 
     def close(self, reason: str) -> None:
         """Flush what is queued, then close; abort if the peer does not read within close_grace."""

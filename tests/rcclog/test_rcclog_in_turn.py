@@ -1,7 +1,7 @@
 """The RCCServer log's lines of an input are in the file when the server's answer to
-that input is written, with no further reactor turn: the runtime flushes the log at
-the end of every flush of its core, not only by a `callLater(0)` (which, made in a
-timer's turn, runs only after the next poll has sent the answers)."""
+that input is written, with no further reactor turn: the runtime flushes the log in
+every flush of its core, before the answers are carried out (they may leave at once),
+not only by a `callLater(0)` (which runs only after the answers have been sent)."""
 from __future__ import annotations
 
 from twisted.internet.address import IPv4Address
@@ -56,3 +56,18 @@ def test_stopping_the_log_writes_what_waits_for_a_turn(tmp_path):
     assert (tmp_path / "r.log").read_text() == ""  # waiting for the turn's end
     rcclog.stop_rcc_log(filtered, publisher)
     assert "last words" in (tmp_path / "r.log").read_text()
+
+
+def test_the_log_is_written_before_any_line_carries_out_its_answers(tmp_path):
+    # Answers carried out outside a received chunk (a Redis reply, a timer) leave at
+    # once (transport/write_now.py): the turn's lines must be in the file by then.
+    server = write_deployment(tmp_path, users=1)
+    runtime = Runtime(load_config(server.config_path), Clock())
+    runtime.start()
+    try:
+        flushes = list(runtime.timer._flushes)
+        log_flush = flushes.index(runtime.log_observer.rcc_observer.flush)
+        assert log_flush < flushes.index(runtime.driver._carry_out)
+        assert flushes.index(runtime.app.events.flush) < log_flush  # events may log too
+    finally:
+        rcclog.stop_rcc_log(runtime.log_observer)
