@@ -123,26 +123,44 @@ class _TimerKind(enum.Enum):
     NO_ANSWER = "no_answer"
 
 
-@attrs.define(eq=False)
 class _Party:
-    device: str
-    is_station: bool
-    call: "_Call"
-    state: S = S.NULL
-    remote_number: str | None = None
-    timers: list[Timer] = attrs.Factory(list)
+    """One device's connection to a call. A plain slotted record: every MakeCall makes two
+    and a call one, so their construction is kept to a few stores (no attrs factories)."""
+
+    __slots__ = ("device", "is_station", "call", "state", "remote_number", "timers")
+
+    def __init__(self, device: str, is_station: bool, call: "_Call", state: S = S.NULL,
+                 remote_number: str | None = None) -> None:
+        self.device = device
+        self.is_station = is_station
+        self.call = call
+        self.state = state
+        self.remote_number = remote_number
+        # Ringing timers; an empty tuple until one is scheduled (most parties never ring).
+        self.timers: list[Timer] | tuple[()] = ()
+
+    def __repr__(self) -> str:
+        return (f"_Party(device={self.device!r}, is_station={self.is_station!r}, call={self.call.call_id!r}, "
+                f"state={self.state!r}, remote_number={self.remote_number!r})")
 
 
-@attrs.define(eq=False)
 class _Call:
-    call_id: str
-    calling_device: str | None
-    called_device: str | None
-    last_redirection_device: str | None = None
-    parties: dict[str, _Party] = attrs.Factory(dict)
-    offered_to: set[str] = attrs.Factory(set)  # forwarding loop guard
-    # a prompted MakeCall: (device, is_station) to offer once the calling phone is off-hook
-    pending_offer: tuple[str, bool] | None = None
+    __slots__ = ("call_id", "calling_device", "called_device", "last_redirection_device", "parties",
+                 "offered_to", "pending_offer")
+
+    def __init__(self, call_id: str, calling_device: str | None, called_device: str | None) -> None:
+        self.call_id = call_id
+        self.calling_device = calling_device
+        self.called_device = called_device
+        self.last_redirection_device: str | None = None
+        self.parties: dict[str, _Party] = {}
+        self.offered_to: set[str] = set()  # forwarding loop guard
+        # a prompted MakeCall: (device, is_station) to offer once the calling phone is off-hook
+        self.pending_offer: tuple[str, bool] | None = None
+
+    def __repr__(self) -> str:
+        return (f"_Call(call_id={self.call_id!r}, calling_device={self.calling_device!r}, "
+                f"called_device={self.called_device!r}, parties={list(self.parties)!r})")
 
 
 @attrs.define(eq=False)
@@ -168,7 +186,10 @@ class _Operation:
         self._switch = switch
 
     def __enter__(self) -> None:
-        self._switch._begin()
+        switch = self._switch
+        if switch._depth == 0:
+            switch._now = None  # the clock is read when a timer needs it (_operation_time)
+        switch._depth += 1
 
     def __exit__(self, *exc_info) -> None:
         self._switch._end()
@@ -209,7 +230,7 @@ class EmbeddedSwitch:
         self._outbox: list[SwitchEvent] = []
         self._depth = 0
         self._flushing = False
-        self._now = 0.0
+        self._now: float | None = None  # the current operation's time, once read
         # `with self._operation:` around one service or happening; one object, reused.
         self._operation = _Operation(self)
         for extension in stations:
@@ -793,6 +814,8 @@ class EmbeddedSwitch:
         self._step(party, event, cause, old_connection=old, **info)
 
     def _hold_talking(self, st: _Station, keep: _Party | None = None) -> None:
+        if not st.calls:
+            return  # the common case: nothing to hold
         for party in list(st.calls.values()):
             if party is not keep and party.state is S.CONNECTED:
                 self._step(party, I.HOLD, Cause.NORMAL)
@@ -903,12 +926,20 @@ class EmbeddedSwitch:
         self._drop_if_empty(call)
 
     def _schedule(self, party: _Party, kind: _TimerKind, delay: float) -> None:
-        party.timers.append(self._scheduler.call_at(self._now + delay, lambda: self._timer_fired(kind, party)))
+        timer = self._scheduler.call_at(self._operation_time() + delay, lambda: self._timer_fired(kind, party))
+        party.timers = [*party.timers, timer]
+
+    def _operation_time(self) -> float:
+        """When the current operation began: the clock is read once, on first need (most
+        operations schedule nothing)."""
+        if self._now is None:
+            self._now = self._scheduler.now()
+        return self._now
 
     def _cancel_timers(self, party: _Party) -> None:
         for timer in party.timers:
             timer.cancel()
-        party.timers.clear()
+        party.timers = ()
 
     # ------------------------------------------------------------------ the one place states change
 
@@ -932,7 +963,7 @@ class EmbeddedSwitch:
         observed = _OBSERVED.get(event)
         if observed is None or (observed is K.CONNECTION_CLEARED and len(call.parties) < 2):
             return
-        for other in list(call.parties.values()):
+        for other in call.parties.values():  # building an event changes no party
             if other is not party and other.is_station and (wanted is None or wanted(other.device)):
                 pending.append(self._build(observed, other, party, observer_cause or cause, details))
 
@@ -1011,15 +1042,11 @@ class EmbeddedSwitch:
     def _emit(self, event: SwitchEvent) -> None:
         self._pending.append(event)
 
-    def _begin(self) -> None:
-        if self._depth == 0:
-            self._now = self._scheduler.now()
-        self._depth += 1
-
     def _end(self) -> None:
         self._depth -= 1
         if self._depth == 0:
-            self._flush()
+            if self._pending:  # (flushing nothing does nothing)
+                self._flush()
             if self._change_observers and self._batch:
                 batch, self._batch = self._batch, []
                 settings = None
