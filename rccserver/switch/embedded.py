@@ -343,7 +343,8 @@ class EmbeddedSwitch:
                 return CallResult(call.call_id)
             self._step(caller, _I_ORIGINATE, _Cause_NORMAL)
             self._offer(call, device, is_station, _Cause_NEW_CALL, _Cause_NORMAL)
-            self._drop_if_empty(call)
+            if not call.parties:  # _drop_if_empty: the offer was refused
+                self._calls.pop(call.call_id, None)
             return CallResult(call.call_id)
 
     def originate(self, station: str, call_id: str) -> None:
@@ -772,10 +773,12 @@ class EmbeddedSwitch:
         return target
 
     def _resolve(self, destination: str) -> tuple[str, bool]:
-        number = self._dialled(destination)
+        # _dialled and _route spelt out: this runs for every MakeCall.
+        plan = self._dial_plan
+        number = canonical_number(destination) if plan is None else plan.dialled(destination)
         if number is None:
             raise SwitchError(OPERATION, "invalidDestination", f"not a dialable number: {destination!r}")
-        return self._route(number, "invalidCalledDevice")
+        return self._station_or_outside(number) or self._route(number, "invalidCalledDevice")
 
     def _check_call_limit(self, st: _Station) -> None:
         if len(st.calls) >= self.options.max_calls_per_station:
@@ -877,7 +880,8 @@ class EmbeddedSwitch:
             else:
                 cause = _Cause_CALL_CANCELLED if last.state is _S_ALERTING else _Cause_NORMAL_CLEARING
                 self._step(last, _I_CLEAR, cause, releasing_device=departed)
-        self._drop_if_empty(call)
+        if not call.parties:  # _drop_if_empty
+            self._calls.pop(call.call_id, None)
 
     def _refuse(self, call: _Call, device: str, cause: Cause) -> None:
         """The called device will not take the call; a lone caller fails."""
