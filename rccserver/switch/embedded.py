@@ -225,6 +225,7 @@ class _Operation:
         switch = self._switch
         if switch._depth == 0:
             switch._now = None  # the clock is read when a timer needs it (_operation_time)
+            switch._asked = None  # the interest is asked afresh in every operation (_ask)
         switch._depth += 1
 
     def __exit__(self, *exc_info) -> None:
@@ -258,6 +259,12 @@ class EmbeddedSwitch:
         # The check _step makes before building a call event: None when every station's are
         # wanted (a listener, an outbox without a declared interest, a call-event observer).
         self._call_event_wanted: Callable[[str], bool] | None = None
+        # The station _call_event_wanted was last asked about in this operation, and its
+        # answer: an operation's steps ask about the same station again and again (a
+        # MakeCall's initiate, originate and delivered), and no reader changes its interest
+        # while an operation runs (with such a reader there is no listener to call back).
+        self._asked: str | None = None
+        self._asked_answer = False
         self._batch: list[SwitchEvent] = []
         self._stations: dict[str, _Station] = {}
         self._calls: dict[str, _Call] = {}
@@ -311,6 +318,7 @@ class EmbeddedSwitch:
             or any(call_events for _, call_events in self._change_observers)
         )
         self._call_event_wanted = None if everything else self._outbox_interest
+        self._asked = None
 
     def remove_station(self, extension: str) -> None:
         """Take a station out of service: its calls are cleared first."""
@@ -995,7 +1003,10 @@ class EmbeddedSwitch:
         # Call events are built only for stations some reader wants them of (no reader reads
         # one it did not ask for, so skipping the rest changes nothing anyone sees).
         wanted = self._call_event_wanted
-        if party.is_station and (wanted is None or wanted(party.device)):
+        if party.is_station and (
+            wanted is None
+            or (self._asked_answer if party.device == self._asked else self._ask(party.device))
+        ):
             for kind in transition.emits:
                 pending.append(self._build(kind, party, party, cause, details))
         if target is _S_NULL:
@@ -1004,8 +1015,18 @@ class EmbeddedSwitch:
         if observed is None or (observed is _K_CONNECTION_CLEARED and len(call.parties) < 2):
             return
         for other in call.parties.values():  # building an event changes no party
-            if other is not party and other.is_station and (wanted is None or wanted(other.device)):
+            if other is not party and other.is_station and (
+                wanted is None
+                or (self._asked_answer if other.device == self._asked else self._ask(other.device))
+            ):
                 pending.append(self._build(observed, other, party, observer_cause or cause, details))
+
+    def _ask(self, station: str) -> bool:
+        """Whether a reader wants `station`'s call events: asked of the interest, and kept
+        for the rest of the operation (see _asked)."""
+        answer = self._asked_answer = self._call_event_wanted(station)
+        self._asked = station
+        return answer
 
     def _build(self, kind: K, receiver: _Party, subject: _Party, cause: Cause, details: dict) -> SwitchEvent:
         """The event `receiver`'s station is told about `subject`'s connection taking an input."""
