@@ -229,7 +229,10 @@ class _Operation:
         switch._depth += 1
 
     def __exit__(self, *exc_info) -> None:
-        self._switch._end()
+        switch = self._switch
+        switch._depth -= 1
+        if switch._depth == 0 and (switch._pending or switch._batch):
+            switch._end()  # (with neither, ending does nothing)
 
 
 class EmbeddedSwitch:
@@ -388,7 +391,8 @@ class EmbeddedSwitch:
 
     def clear_connection(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
-        connection_fsm.check(party.state, _I_CLEAR)
+        if (party.state, _I_CLEAR) not in _TRANSITIONS:
+            connection_fsm.check(party.state, _I_CLEAR)  # raises: the refusal for that state
         with self._operation:
             self._hang_up(party)
 
@@ -1104,21 +1108,20 @@ class EmbeddedSwitch:
         self._pending.append(event)
 
     def _end(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            if self._pending:  # (flushing nothing does nothing)
-                self._flush()
-            if self._change_observers and self._batch:
-                batch, self._batch = self._batch, []
-                settings = None
-                for observer, call_events in self._change_observers:
-                    if call_events:
-                        observer(batch)
-                        continue
-                    if settings is None:
-                        settings = [e for e in batch if type(e) in _SETTING_EVENTS]
-                    if settings:
-                        observer(settings)
+        """The outermost operation is complete: its events leave."""
+        if self._pending:  # (flushing nothing does nothing)
+            self._flush()
+        if self._change_observers and self._batch:
+            batch, self._batch = self._batch, []
+            settings = None
+            for observer, call_events in self._change_observers:
+                if call_events:
+                    observer(batch)
+                    continue
+                if settings is None:
+                    settings = [e for e in batch if type(e) in _SETTING_EVENTS]
+                if settings:
+                    observer(settings)
 
     def _flush(self) -> None:
         if self._flushing:
