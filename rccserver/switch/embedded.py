@@ -343,7 +343,8 @@ class EmbeddedSwitch:
         if st.terminal is not None and cause is _Cause_MAKE_CALL:
             st.terminal.make_call_requested(station)  # raises when the phone cannot be called
         with self._operation:
-            self._hold_talking(st)
+            if st.calls:
+                self._hold_talking(st)
             call = self._new_call(st.extension, device)
             caller = self._join(call, st.extension, True)
             self._step(caller, _I_INITIATE, cause)
@@ -753,8 +754,15 @@ class EmbeddedSwitch:
             raise SwitchError(OPERATION, "invalidCallIdentifier", f"no call {call_id!r}") from None
 
     def _connection(self, station: str, call_id: str) -> _Party:
-        self._station(station)
-        call = self._call(call_id)
+        # _station and _call in line (every request on a call comes here); they answer a miss.
+        try:
+            self._stations[station]
+        except (KeyError, TypeError):
+            self._station(station)
+        try:
+            call = self._calls[call_id]
+        except (KeyError, TypeError):
+            call = self._call(call_id)
         party = call.parties.get(station)
         if party is None or not party.is_station:
             raise SwitchError(STATE_INCOMPATIBILITY, "invalidConnectionID", f"station {station} is not in call {call_id}")
@@ -880,10 +888,8 @@ class EmbeddedSwitch:
         call = party.call
         rejected = party.state is _S_ALERTING
         self._step(party, _I_CLEAR, _Cause_NORMAL_CLEARING)
-        self._settle(call, party.device, rejected)
-
-    def _settle(self, call: _Call, departed: str, rejected: bool) -> None:
-        """After a party left: a call down to one party ends."""
+        # After a party left: a call down to one party ends.
+        departed = party.device
         if len(call.parties) == 1:
             (last,) = call.parties.values()
             if rejected and last.state is not _S_ALERTING:
