@@ -23,6 +23,11 @@ from rccserver.dialplan.plan import DialPlan
 from rccserver.dialplan.rules import Translation
 
 
+_CACHE_SIZE = 4096
+_CACHED_LENGTH = 256
+_UNREAD = object()
+
+
 class StationLike(Protocol):
     extension: str
     identification_address: str | None
@@ -76,12 +81,16 @@ class DialPlanRouter:
         self.plan = plan
         self._stations = stations
         self._numbers: tuple[Sequence[StationLike], StationNumbers] | None = None
+        # What `dialled` answered, by text, while these station numbers are in force (the
+        # same numbers are dialled again and again). Bounded: emptied when full.
+        self._dialled: dict[str, str | None] = {}
 
     def station_numbers(self) -> StationNumbers:
         stations = self._stations()
         # The CIC data is immutable and replaced whole on reload: identity says it changed.
         if self._numbers is None or self._numbers[0] is not stations:
             self._numbers = (stations, StationNumbers(stations))
+            self._dialled = {}  # its answers read the old identification addresses
         return self._numbers[1]
 
     def _read_as_extension(self, number: str | None) -> str | None:
@@ -93,7 +102,20 @@ class DialPlanRouter:
     def dialled(self, text: str) -> str | None:
         """The number a person dialled, after the `dial` rules; a station's identification
         address is read as its extension. None: nothing dialable."""
-        return self._read_as_extension(self.plan.dial(text).number)
+        numbers = self._numbers
+        cacheable = type(text) is str and len(text) <= _CACHED_LENGTH
+        if cacheable and numbers is not None and numbers[0] is self._stations():
+            number = self._dialled.get(text, _UNREAD)
+            if number is not _UNREAD:
+                return number
+        number = self._read_as_extension(self.plan.dial(text).number)
+        if cacheable:
+            # Read against the numbers now in force (station_numbers() emptied the cache if
+            # they changed), so the answer is theirs.
+            if len(self._dialled) >= _CACHE_SIZE:
+                self._dialled.clear()
+            self._dialled[text] = number
+        return number
 
     def inbound(self, text: str) -> str | None:
         """The number a call from outside is for, after the `inbound` rules (read as `dialled`)."""

@@ -98,6 +98,42 @@ _TRANSITIONS = connection_fsm.TRANSITIONS
 # The events that are no call event: what an observer added with call_events=False reads.
 _SETTING_EVENTS = frozenset((Forwarding, DoNotDisturb))
 
+# Enum members the hot paths name, as module globals: reading a member off its class
+# costs ~100 ns on Python 3.11 (EnumType's lookup), a global a tenth of that.
+_S_ALERTING = S.ALERTING
+_S_CONNECTED = S.CONNECTED
+_S_NULL = S.NULL
+_I_ANSWER = I.ANSWER
+_I_CLEAR = I.CLEAR
+_I_FAIL = I.FAIL
+_I_HOLD = I.HOLD
+_I_INITIATE = I.INITIATE
+_I_OFFER = I.OFFER
+_I_ORIGINATE = I.ORIGINATE
+_K_CONFERENCED = K.CONFERENCED
+_K_CONNECTION_CLEARED = K.CONNECTION_CLEARED
+_K_DELIVERED = K.DELIVERED
+_K_DIGITS_GENERATED = K.DIGITS_GENERATED
+_K_DIVERTED = K.DIVERTED
+_K_ESTABLISHED = K.ESTABLISHED
+_K_FAILED = K.FAILED
+_K_HELD = K.HELD
+_K_ORIGINATED = K.ORIGINATED
+_K_RETRIEVED = K.RETRIEVED
+_K_SERVICE_INITIATED = K.SERVICE_INITIATED
+_K_TRANSFERRED = K.TRANSFERRED
+_Cause_BUSY = Cause.BUSY
+_Cause_CALL_CANCELLED = Cause.CALL_CANCELLED
+_Cause_CALL_FORWARD_BUSY = Cause.CALL_FORWARD_BUSY
+_Cause_CALL_FORWARD_IMMEDIATE = Cause.CALL_FORWARD_IMMEDIATE
+_Cause_CALL_FORWARD_NO_ANSWER = Cause.CALL_FORWARD_NO_ANSWER
+_Cause_DEST_NOT_OBTAINABLE = Cause.DEST_NOT_OBTAINABLE
+_Cause_DO_NOT_DISTURB = Cause.DO_NOT_DISTURB
+_Cause_MAKE_CALL = Cause.MAKE_CALL
+_Cause_NEW_CALL = Cause.NEW_CALL
+_Cause_NORMAL = Cause.NORMAL
+_Cause_NORMAL_CLEARING = Cause.NORMAL_CLEARING
+
 
 def _positive(instance, attribute, value) -> None:
     if value <= 0:
@@ -123,26 +159,44 @@ class _TimerKind(enum.Enum):
     NO_ANSWER = "no_answer"
 
 
-@attrs.define(eq=False)
 class _Party:
-    device: str
-    is_station: bool
-    call: "_Call"
-    state: S = S.NULL
-    remote_number: str | None = None
-    timers: list[Timer] = attrs.Factory(list)
+    """One device's connection to a call. A plain slotted record: every MakeCall makes two
+    and a call one, so their construction is kept to a few stores (no attrs factories)."""
+
+    __slots__ = ("device", "is_station", "call", "state", "remote_number", "timers")
+
+    def __init__(self, device: str, is_station: bool, call: "_Call", state: S = S.NULL,
+                 remote_number: str | None = None) -> None:
+        self.device = device
+        self.is_station = is_station
+        self.call = call
+        self.state = state
+        self.remote_number = remote_number
+        # Ringing timers; an empty tuple until one is scheduled (most parties never ring).
+        self.timers: list[Timer] | tuple[()] = ()
+
+    def __repr__(self) -> str:
+        return (f"_Party(device={self.device!r}, is_station={self.is_station!r}, call={self.call.call_id!r}, "
+                f"state={self.state!r}, remote_number={self.remote_number!r})")
 
 
-@attrs.define(eq=False)
 class _Call:
-    call_id: str
-    calling_device: str | None
-    called_device: str | None
-    last_redirection_device: str | None = None
-    parties: dict[str, _Party] = attrs.Factory(dict)
-    offered_to: set[str] = attrs.Factory(set)  # forwarding loop guard
-    # a prompted MakeCall: (device, is_station) to offer once the calling phone is off-hook
-    pending_offer: tuple[str, bool] | None = None
+    __slots__ = ("call_id", "calling_device", "called_device", "last_redirection_device", "parties",
+                 "offered_to", "pending_offer")
+
+    def __init__(self, call_id: str, calling_device: str | None, called_device: str | None) -> None:
+        self.call_id = call_id
+        self.calling_device = calling_device
+        self.called_device = called_device
+        self.last_redirection_device: str | None = None
+        self.parties: dict[str, _Party] = {}
+        self.offered_to: set[str] = set()  # forwarding loop guard
+        # a prompted MakeCall: (device, is_station) to offer once the calling phone is off-hook
+        self.pending_offer: tuple[str, bool] | None = None
+
+    def __repr__(self) -> str:
+        return (f"_Call(call_id={self.call_id!r}, calling_device={self.calling_device!r}, "
+                f"called_device={self.called_device!r}, parties={list(self.parties)!r})")
 
 
 @attrs.define(eq=False)
@@ -168,10 +222,17 @@ class _Operation:
         self._switch = switch
 
     def __enter__(self) -> None:
-        self._switch._begin()
+        switch = self._switch
+        if switch._depth == 0:
+            switch._now = None  # the clock is read when a timer needs it (_operation_time)
+            switch._asked = None  # the interest is asked afresh in every operation (_ask)
+        switch._depth += 1
 
     def __exit__(self, *exc_info) -> None:
-        self._switch._end()
+        switch = self._switch
+        switch._depth -= 1
+        if switch._depth == 0 and (switch._pending or switch._batch):
+            switch._end()  # (with neither, ending does nothing)
 
 
 class EmbeddedSwitch:
@@ -201,6 +262,12 @@ class EmbeddedSwitch:
         # The check _step makes before building a call event: None when every station's are
         # wanted (a listener, an outbox without a declared interest, a call-event observer).
         self._call_event_wanted: Callable[[str], bool] | None = None
+        # The station _call_event_wanted was last asked about in this operation, and its
+        # answer: an operation's steps ask about the same station again and again (a
+        # MakeCall's initiate, originate and delivered), and no reader changes its interest
+        # while an operation runs (with such a reader there is no listener to call back).
+        self._asked: str | None = None
+        self._asked_answer = False
         self._batch: list[SwitchEvent] = []
         self._stations: dict[str, _Station] = {}
         self._calls: dict[str, _Call] = {}
@@ -209,7 +276,7 @@ class EmbeddedSwitch:
         self._outbox: list[SwitchEvent] = []
         self._depth = 0
         self._flushing = False
-        self._now = 0.0
+        self._now: float | None = None  # the current operation's time, once read
         # `with self._operation:` around one service or happening; one object, reused.
         self._operation = _Operation(self)
         for extension in stations:
@@ -254,6 +321,7 @@ class EmbeddedSwitch:
             or any(call_events for _, call_events in self._change_observers)
         )
         self._call_event_wanted = None if everything else self._outbox_interest
+        self._asked = None
 
     def remove_station(self, extension: str) -> None:
         """Take a station out of service: its calls are cleared first."""
@@ -272,21 +340,23 @@ class EmbeddedSwitch:
         if device == st.extension:
             raise SwitchError(OPERATION, "invalidDestination", f"station {station} cannot call itself")
         self._check_call_limit(st)
-        if st.terminal is not None and cause is Cause.MAKE_CALL:
+        if st.terminal is not None and cause is _Cause_MAKE_CALL:
             st.terminal.make_call_requested(station)  # raises when the phone cannot be called
         with self._operation:
-            self._hold_talking(st)
+            if st.calls:
+                self._hold_talking(st)
             call = self._new_call(st.extension, device)
             caller = self._join(call, st.extension, True)
-            self._step(caller, I.INITIATE, cause)
-            if st.terminal is not None and cause is Cause.MAKE_CALL:
+            self._step(caller, _I_INITIATE, cause)
+            if st.terminal is not None and cause is _Cause_MAKE_CALL:
                 # ECMA-269 autoOriginate "prompt": the station's phone is called first and
                 # the destination only once it is off-hook (originate()).
                 call.pending_offer = (device, is_station)
                 return CallResult(call.call_id)
-            self._step(caller, I.ORIGINATE, Cause.NORMAL)
-            self._offer(call, device, is_station, Cause.NEW_CALL, Cause.NORMAL)
-            self._drop_if_empty(call)
+            self._step(caller, _I_ORIGINATE, _Cause_NORMAL)
+            self._offer(call, device, is_station, _Cause_NEW_CALL, _Cause_NORMAL)
+            if not call.parties:  # _drop_if_empty: the offer was refused
+                self._calls.pop(call.call_id, None)
             return CallResult(call.call_id)
 
     def originate(self, station: str, call_id: str) -> None:
@@ -322,7 +392,8 @@ class EmbeddedSwitch:
 
     def clear_connection(self, station: str, call_id: str) -> None:
         party = self._connection(station, call_id)
-        connection_fsm.check(party.state, I.CLEAR)
+        if (party.state, _I_CLEAR) not in _TRANSITIONS:
+            connection_fsm.check(party.state, _I_CLEAR)  # raises: the refusal for that state
         with self._operation:
             self._hang_up(party)
 
@@ -683,8 +754,15 @@ class EmbeddedSwitch:
             raise SwitchError(OPERATION, "invalidCallIdentifier", f"no call {call_id!r}") from None
 
     def _connection(self, station: str, call_id: str) -> _Party:
-        self._station(station)
-        call = self._call(call_id)
+        # _station and _call in line (every request on a call comes here); they answer a miss.
+        try:
+            self._stations[station]
+        except (KeyError, TypeError):
+            self._station(station)
+        try:
+            call = self._calls[call_id]
+        except (KeyError, TypeError):
+            call = self._call(call_id)
         party = call.parties.get(station)
         if party is None or not party.is_station:
             raise SwitchError(STATE_INCOMPATIBILITY, "invalidConnectionID", f"station {station} is not in call {call_id}")
@@ -715,10 +793,12 @@ class EmbeddedSwitch:
         return target
 
     def _resolve(self, destination: str) -> tuple[str, bool]:
-        number = self._dialled(destination)
+        # _dialled and _route spelt out: this runs for every MakeCall.
+        plan = self._dial_plan
+        number = canonical_number(destination) if plan is None else plan.dialled(destination)
         if number is None:
             raise SwitchError(OPERATION, "invalidDestination", f"not a dialable number: {destination!r}")
-        return self._route(number, "invalidCalledDevice")
+        return self._station_or_outside(number) or self._route(number, "invalidCalledDevice")
 
     def _check_call_limit(self, st: _Station) -> None:
         if len(st.calls) >= self.options.max_calls_per_station:
@@ -793,39 +873,40 @@ class EmbeddedSwitch:
         self._step(party, event, cause, old_connection=old, **info)
 
     def _hold_talking(self, st: _Station, keep: _Party | None = None) -> None:
+        if not st.calls:
+            return  # the common case: nothing to hold
         for party in list(st.calls.values()):
-            if party is not keep and party.state is S.CONNECTED:
-                self._step(party, I.HOLD, Cause.NORMAL)
+            if party is not keep and party.state is _S_CONNECTED:
+                self._step(party, _I_HOLD, _Cause_NORMAL)
 
     def _answer(self, party: _Party) -> None:
         if party.is_station:
             self._hold_talking(self._stations[party.device], keep=party)
-        self._step(party, I.ANSWER, Cause.NORMAL)
+        self._step(party, _I_ANSWER, _Cause_NORMAL)
 
     def _hang_up(self, party: _Party) -> None:
         call = party.call
-        rejected = party.state is S.ALERTING
-        self._step(party, I.CLEAR, Cause.NORMAL_CLEARING)
-        self._settle(call, party.device, rejected)
-
-    def _settle(self, call: _Call, departed: str, rejected: bool) -> None:
-        """After a party left: a call down to one party ends."""
+        rejected = party.state is _S_ALERTING
+        self._step(party, _I_CLEAR, _Cause_NORMAL_CLEARING)
+        # After a party left: a call down to one party ends.
+        departed = party.device
         if len(call.parties) == 1:
             (last,) = call.parties.values()
-            if rejected and last.state is not S.ALERTING:
-                self._step(last, I.FAIL, Cause.BUSY, failing_device=departed)
-                self._step(last, I.CLEAR, Cause.BUSY, releasing_device=departed)
+            if rejected and last.state is not _S_ALERTING:
+                self._step(last, _I_FAIL, _Cause_BUSY, failing_device=departed)
+                self._step(last, _I_CLEAR, _Cause_BUSY, releasing_device=departed)
             else:
-                cause = Cause.CALL_CANCELLED if last.state is S.ALERTING else Cause.NORMAL_CLEARING
-                self._step(last, I.CLEAR, cause, releasing_device=departed)
-        self._drop_if_empty(call)
+                cause = _Cause_CALL_CANCELLED if last.state is _S_ALERTING else _Cause_NORMAL_CLEARING
+                self._step(last, _I_CLEAR, cause, releasing_device=departed)
+        if not call.parties:  # _drop_if_empty
+            self._calls.pop(call.call_id, None)
 
     def _refuse(self, call: _Call, device: str, cause: Cause) -> None:
         """The called device will not take the call; a lone caller fails."""
         if len(call.parties) == 1:
             (last,) = call.parties.values()
-            self._step(last, I.FAIL, cause, failing_device=device)
-            self._step(last, I.CLEAR, cause, releasing_device=device)
+            self._step(last, _I_FAIL, cause, failing_device=device)
+            self._step(last, _I_CLEAR, cause, releasing_device=device)
         self._drop_if_empty(call)
 
     def _forward_target(self, call: _Call, st: _Station, ftype: ForwardingType, hops: int) -> tuple[str, bool] | None:
@@ -850,31 +931,31 @@ class EmbeddedSwitch:
             call.offered_to.add(device)
             if not is_station:
                 party = self._join(call, device, False)
-                self._step(party, I.OFFER, cause, observer_cause=observer_cause)
+                self._step(party, _I_OFFER, cause, observer_cause=observer_cause)
                 if self.options.auto_answer_after > 0:
                     self._schedule(party, _TimerKind.AUTO_ANSWER, self.options.auto_answer_after)
                 return
             st = self._stations[device]
             target = self._forward_target(call, st, ForwardingType.IMMEDIATE, hops)
-            forward_cause = Cause.CALL_FORWARD_IMMEDIATE
+            forward_cause = _Cause_CALL_FORWARD_IMMEDIATE
             if target is None:
                 if st.dnd:
-                    self._refuse(call, device, Cause.DO_NOT_DISTURB)
+                    self._refuse(call, device, _Cause_DO_NOT_DISTURB)
                     return
                 if st.terminal is not None and not st.terminal.can_ring(device):
                     # Its phone cannot ring (not registered): no-answer forwarding at once, or refused.
                     target = self._forward_target(call, st, ForwardingType.NO_ANSWER, hops)
-                    forward_cause = Cause.CALL_FORWARD_NO_ANSWER
+                    forward_cause = _Cause_CALL_FORWARD_NO_ANSWER
                     if target is None:
-                        self._refuse(call, device, Cause.DEST_NOT_OBTAINABLE)
+                        self._refuse(call, device, _Cause_DEST_NOT_OBTAINABLE)
                         return
                 full = len(st.calls) >= self.options.max_calls_per_station
-                talking = any(p.state is S.CONNECTED for p in st.calls.values())
+                talking = any(p.state is _S_CONNECTED for p in st.calls.values())
                 if full or talking:
                     target = self._forward_target(call, st, ForwardingType.BUSY, hops)
-                    forward_cause = Cause.CALL_FORWARD_BUSY
+                    forward_cause = _Cause_CALL_FORWARD_BUSY
                 if target is None and full:
-                    self._refuse(call, device, Cause.BUSY)
+                    self._refuse(call, device, _Cause_BUSY)
                     return
             if target is not None:
                 self._divert_unrung(call, st, target[0], forward_cause)
@@ -883,7 +964,7 @@ class EmbeddedSwitch:
                 hops += 1
                 continue
             party = self._join(call, device, True)
-            self._step(party, I.OFFER, cause, observer_cause=observer_cause)
+            self._step(party, _I_OFFER, cause, observer_cause=observer_cause)
             no_answer = st.forwarding[ForwardingType.NO_ANSWER]
             if no_answer.active and no_answer.ring_count:
                 self._schedule(party, _TimerKind.NO_ANSWER, no_answer.ring_count * self.options.ring_interval)
@@ -903,38 +984,59 @@ class EmbeddedSwitch:
         self._drop_if_empty(call)
 
     def _schedule(self, party: _Party, kind: _TimerKind, delay: float) -> None:
-        party.timers.append(self._scheduler.call_at(self._now + delay, lambda: self._timer_fired(kind, party)))
+        timer = self._scheduler.call_at(self._operation_time() + delay, lambda: self._timer_fired(kind, party))
+        party.timers = [*party.timers, timer]
+
+    def _operation_time(self) -> float:
+        """When the current operation began: the clock is read once, on first need (most
+        operations schedule nothing)."""
+        if self._now is None:
+            self._now = self._scheduler.now()
+        return self._now
 
     def _cancel_timers(self, party: _Party) -> None:
         for timer in party.timers:
             timer.cancel()
-        party.timers.clear()
+        party.timers = ()
 
     # ------------------------------------------------------------------ the one place states change
 
     def _step(self, party: _Party, event: I, cause: Cause, *, observer_cause: Cause | None = None, **details) -> None:
         # The table read in line; transition() is asked only for an illegal pair (it raises).
         transition = _TRANSITIONS.get((party.state, event)) or connection_fsm.transition(party.state, event)
-        was_alerting = party.state is S.ALERTING
+        was_alerting = party.state is _S_ALERTING
         target = party.state = transition.target
-        if was_alerting and target is not S.ALERTING and party.timers:
+        if was_alerting and target is not _S_ALERTING and party.timers:
             self._cancel_timers(party)
         call = party.call
         pending = self._pending
         # Call events are built only for stations some reader wants them of (no reader reads
         # one it did not ask for, so skipping the rest changes nothing anyone sees).
         wanted = self._call_event_wanted
-        if party.is_station and (wanted is None or wanted(party.device)):
+        if party.is_station and (
+            wanted is None
+            or (self._asked_answer if party.device == self._asked else self._ask(party.device))
+        ):
             for kind in transition.emits:
                 pending.append(self._build(kind, party, party, cause, details))
-        if target is S.NULL:
+        if target is _S_NULL:
             self._detach(party)
         observed = _OBSERVED.get(event)
-        if observed is None or (observed is K.CONNECTION_CLEARED and len(call.parties) < 2):
+        if observed is None or (observed is _K_CONNECTION_CLEARED and len(call.parties) < 2):
             return
-        for other in list(call.parties.values()):
-            if other is not party and other.is_station and (wanted is None or wanted(other.device)):
+        for other in call.parties.values():  # building an event changes no party
+            if other is not party and other.is_station and (
+                wanted is None
+                or (self._asked_answer if other.device == self._asked else self._ask(other.device))
+            ):
                 pending.append(self._build(observed, other, party, observer_cause or cause, details))
+
+    def _ask(self, station: str) -> bool:
+        """Whether a reader wants `station`'s call events: asked of the interest, and kept
+        for the rest of the operation (see _asked)."""
+        answer = self._asked_answer = self._call_event_wanted(station)
+        self._asked = station
+        return answer
 
     def _build(self, kind: K, receiver: _Party, subject: _Party, cause: Cause, details: dict) -> SwitchEvent:
         """The event `receiver`'s station is told about `subject`'s connection taking an input."""
@@ -943,31 +1045,31 @@ class EmbeddedSwitch:
         own = (details and details.get("old_connection")) or ConnectionId(call.call_id, station)
         lci = receiver.state
         actor = subject.device
-        if kind is K.SERVICE_INITIATED:
+        if kind is _K_SERVICE_INITIATED:
             return ServiceInitiated(station, own, station, lci, cause)
-        if kind is K.ORIGINATED:
+        if kind is _K_ORIGINATED:
             return Originated(station, own, call.calling_device, call.called_device, lci, cause)
-        if kind is K.DELIVERED:
+        if kind is _K_DELIVERED:
             return Delivered(
                 station, own, actor, call.calling_device, call.called_device, call.last_redirection_device, lci, cause
             )
-        if kind is K.ESTABLISHED:
+        if kind is _K_ESTABLISHED:
             return Established(
                 station, own, actor, call.calling_device, call.called_device, call.last_redirection_device, lci, cause
             )
-        if kind is K.CONNECTION_CLEARED:
+        if kind is _K_CONNECTION_CLEARED:
             dropped = ConnectionId(call.call_id, actor)
             return ConnectionCleared(station, dropped, details.get("releasing_device", actor) if details else actor,
                                      lci, cause)
-        if kind is K.HELD:
+        if kind is _K_HELD:
             return Held(station, own, actor, lci, cause)
-        if kind is K.RETRIEVED:
+        if kind is _K_RETRIEVED:
             return Retrieved(station, own, actor, lci, cause)
-        if kind is K.DIVERTED:
+        if kind is _K_DIVERTED:
             return Diverted(
                 station, own, actor, details["new_destination"], call.last_redirection_device, lci, cause
             )
-        if kind is K.FAILED:
+        if kind is _K_FAILED:
             return Failed(
                 station,
                 own,
@@ -978,9 +1080,9 @@ class EmbeddedSwitch:
                 lci,
                 cause,
             )
-        if kind is K.DIGITS_GENERATED:
+        if kind is _K_DIGITS_GENERATED:
             return DigitsGenerated(station, own, details["digits"], lci, cause)
-        if kind is K.TRANSFERRED:
+        if kind is _K_TRANSFERRED:
             return Transferred(
                 station,
                 own,
@@ -992,7 +1094,7 @@ class EmbeddedSwitch:
                 lci,
                 cause,
             )
-        if kind is K.CONFERENCED:
+        if kind is _K_CONFERENCED:
             return Conferenced(
                 station,
                 own,
@@ -1011,26 +1113,21 @@ class EmbeddedSwitch:
     def _emit(self, event: SwitchEvent) -> None:
         self._pending.append(event)
 
-    def _begin(self) -> None:
-        if self._depth == 0:
-            self._now = self._scheduler.now()
-        self._depth += 1
-
     def _end(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
+        """The outermost operation is complete: its events leave."""
+        if self._pending:  # (flushing nothing does nothing)
             self._flush()
-            if self._change_observers and self._batch:
-                batch, self._batch = self._batch, []
-                settings = None
-                for observer, call_events in self._change_observers:
-                    if call_events:
-                        observer(batch)
-                        continue
-                    if settings is None:
-                        settings = [e for e in batch if type(e) in _SETTING_EVENTS]
-                    if settings:
-                        observer(settings)
+        if self._change_observers and self._batch:
+            batch, self._batch = self._batch, []
+            settings = None
+            for observer, call_events in self._change_observers:
+                if call_events:
+                    observer(batch)
+                    continue
+                if settings is None:
+                    settings = [e for e in batch if type(e) in _SETTING_EVENTS]
+                if settings:
+                    observer(settings)
 
     def _flush(self) -> None:
         if self._flushing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from rccserver.dialplan import DialPlan, DialPlanRouter, Kind, Rule, StationNumbers
 from tests.dialplan.dialplan_examples import DID_INBOUND_RULES, NORTH_AMERICA_RULES
@@ -87,3 +88,27 @@ def test_identification_address_before_extension():
     numbers = StationNumbers([Desk("13175551001"), Desk("1001", "tel:+13175551001")])
     assert numbers.station("+13175551001") == "1001"
     assert numbers.station("13175551001") == "13175551001"
+
+
+def test_dialled_sees_new_cic_data_at_once():
+    # dialled() keeps its answers, but only while the same CIC data is in force.
+    current = [STATIONS]
+    plan = DialPlanRouter(DialPlan(), lambda: current[0])
+    assert plan.dialled("+13175551003") == "+13175551003"
+    assert plan.dialled("+13175551003") == "+13175551003"  # kept
+    current[0] = STATIONS + (Desk("1004", "tel:+13175551003"),)
+    assert plan.dialled("+13175551003") == "1004"
+    current[0] = STATIONS
+    assert plan.dialled("+13175551003") == "+13175551003"
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(
+    st.sampled_from(["1001", "+1 317 555 1001", "9 317 555 1001", "91 317 555 1002", "4242",
+                     "sip:amy@example.com", "9 (317) 555-0188", "tel:+44770", "", "x" * 300]),
+    st.text(alphabet="0123456789+*# -()tel:;", max_size=20)), max_size=30))
+def test_dialled_kept_answers_are_the_reading(texts):
+    # The same texts asked again and again (kept answers) read as a fresh router reads them.
+    kept = router()
+    for text in texts + texts:
+        assert kept.dialled(text) == router().dialled(text)

@@ -129,3 +129,29 @@ def test_a_listener_hears_everything_whatever_the_interest():
     switch.set_outbox_interest(lambda station: False)
     scenario(switch, clock, lambda: None)
     assert heard == [e for s in _full()[0] for e in s]
+
+
+def test_each_operation_asks_the_interest_afresh():
+    # Within an operation the switch keeps the interest's last answer (a MakeCall asks
+    # about its caller three times); the next operation must ask again.
+    from switch_helpers import X
+
+    clock = ManualClock()
+    switch = EmbeddedSwitch(STATIONS, scheduler=clock.scheduler)
+    monitored = {A}
+    asked: list[str] = []
+    switch.set_outbox_interest(lambda station: asked.append(station) or station in monitored)
+    call = switch.make_call(A, X).call_id
+    made = switch.take_events()
+    assert [type(e).__name__ for e in made] == ["ServiceInitiated", "Originated", "Delivered"]
+    assert asked == [A]  # once for the three events of one operation
+    monitored.clear()
+    switch.hold_call(A, call)
+    assert switch.take_events() == []
+    monitored.add(A)
+    switch.retrieve_call(A, call)
+    assert [type(e).__name__ for e in switch.take_events()] == ["Retrieved"]
+    monitored.clear()
+    switch.clear_connection(A, call)
+    assert switch.take_events() == []
+    assert asked == [A, A, A, A]
