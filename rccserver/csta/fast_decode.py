@@ -320,6 +320,28 @@ def _shapes() -> dict[tuple[str, bool], _Shape]:
 _SHAPES = _shapes()
 
 
+# The head of a root start tag (declaration, gap, name, namespace attributes: everything
+# before its `>` or `/>`) -> the shape and namespace it leads to. Lync sends a handful of
+# heads, always alike; a dict look-up of the text is a fifth of the cost of _HEAD's match.
+# Only heads that lead to a shape are kept, at most _HEADS_LIMIT (then the dict starts over).
+_HEADS: dict[str, tuple[_Shape, Namespace]] = {}
+_HEADS_LIMIT = 256
+_HEAD_LENGTH_LIMIT = 300
+
+
+def _shape_of(text: str, end: int) -> Optional[tuple[_Shape, Namespace]]:
+    """The shape and namespace of the head text[:end], by _HEAD; None when it leads to none."""
+    head = _HEAD.fullmatch(text, 0, end)
+    if head is None:
+        return None
+    element, uri, lcs_declared = head.groups()
+    shape = _SHAPES.get((element, lcs_declared is not None))
+    namespace = BY_URI.get(uri)
+    if shape is None or namespace is None:
+        return None
+    return shape, namespace
+
+
 def decode_plain(data: Any) -> Optional[tuple[Any, Namespace]]:
     """(message, namespace) when `data` is a request in one of Lync's plain shapes, else None."""
     if type(data) is not bytes or len(data) > 4096:
@@ -328,15 +350,26 @@ def decode_plain(data: Any) -> Optional[tuple[Any, Namespace]]:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         return None
-    head = _HEAD.match(text)
-    if head is None:
+    # Where the root's start tag ends: its first `>` after the declaration's `?>` (a `>` in
+    # a namespace value would cut the head short: no shape, the general decoder reads it).
+    start = text.find("?>") + 2 if text.startswith("<?") else 0
+    end = text.find(">", start)
+    if start == 1 or end <= 0:
         return None
-    element, uri, lcs_declared = head.groups()
-    shape = _SHAPES.get((element, lcs_declared is not None))
-    namespace = BY_URI.get(uri)
-    if shape is None or namespace is None:
-        return None
-    body = shape.pattern.fullmatch(text, head.end())
+    if text[end - 1] == "/":
+        end -= 1
+    key = text[:end]
+    known = _HEADS.get(key)
+    if known is None:
+        known = _shape_of(text, end)
+        if known is None:
+            return None
+        if end <= _HEAD_LENGTH_LIMIT:
+            if len(_HEADS) >= _HEADS_LIMIT:
+                _HEADS.clear()
+            _HEADS[key] = known
+    shape, namespace = known
+    body = shape.pattern.fullmatch(text, end)
     if body is None:
         return None
     try:
