@@ -54,28 +54,52 @@ class Metrics:
             registry=self.registry,
         )
 
-        # labels() looks its child up under a lock on every call; the hot paths keep their own.
+        # The hot paths count in plain dicts: labels() looks its child up under a lock and a
+        # child's inc() takes one too, about 0.4 us of every CSTA request. The counts reach
+        # the Prometheus children when /metrics is read (exposition), always on the reactor's
+        # thread like the counting. A child is made at its first count, so its _created time
+        # is still the first occurrence.
+        self._csta_counts: dict[tuple[str, str], int] = {}
+        self._event_counts: dict[str, int] = {}
+        self._logon_counts: dict[str, int] = {}
         self._csta_children: dict[tuple[str, str], object] = {}
         self._event_children: dict[str, object] = {}
         self._logon_children: dict[str, object] = {}
 
     def count_logon(self, code: str) -> None:
-        child = self._logon_children.get(code)
-        if child is None:
-            child = self._logon_children[code] = self.logons.labels(code=code)
-        child.inc()
+        counts = self._logon_counts
+        if code in counts:
+            counts[code] += 1
+            return
+        self._logon_children[code] = self.logons.labels(code=code)
+        counts[code] = 1
 
     def count_csta_request(self, service: str, result: str) -> None:
-        child = self._csta_children.get((service, result))
-        if child is None:
-            child = self._csta_children[(service, result)] = self.csta_requests.labels(service=service, result=result)
-        child.inc()
+        key = (service, result)
+        counts = self._csta_counts
+        if key in counts:
+            counts[key] += 1
+            return
+        self._csta_children[key] = self.csta_requests.labels(service=service, result=result)
+        counts[key] = 1
 
     def count_event(self, event: str) -> None:
-        child = self._event_children.get(event)
-        if child is None:
-            child = self._event_children[event] = self.events_sent.labels(event=event)
-        child.inc()
+        counts = self._event_counts
+        if event in counts:
+            counts[event] += 1
+            return
+        self._event_children[event] = self.events_sent.labels(event=event)
+        counts[event] = 1
+
+    def _settle(self) -> None:
+        """Add the counts kept since the last reading to their Prometheus children."""
+        for counts, children in ((self._csta_counts, self._csta_children),
+                                 (self._event_counts, self._event_children),
+                                 (self._logon_counts, self._logon_children)):
+            for key, count in counts.items():
+                if count:
+                    children[key].inc(count)
+                    counts[key] = 0
 
     def watch_registrar(self, registrar) -> None:
         """Expose the stations registrar's bindings and REGISTER outcomes from now on."""
@@ -86,6 +110,7 @@ class Metrics:
         self.registry.register(TrunkCollector(route))
 
     def exposition(self) -> bytes:
+        self._settle()
         return generate_latest(self.registry)
 
 

@@ -15,6 +15,8 @@ the general decoder on generated and mutated bodies.
 import re
 from typing import Any, Callable, Optional
 
+import attrs
+
 from .errors import CstaDecodeError
 from .layout import Boolean, Integer, Record, Text, Token, layout_of
 from .namespaces import BY_URI, RCC_EXTENSION, Namespace
@@ -40,12 +42,23 @@ _REFUSED = object()  # the shape matched but the general decoder must judge the 
 
 class _Slot:
     """One field's pattern, how many groups it holds, and how they become the value:
-    `convert(groups, first)` reads its groups from index `first` on; None: the text itself."""
+    `convert(groups, first)` reads its groups from index `first` on; None: the text itself.
+    `emit(source, first)` writes the same reading as source lines (see _Source) and returns
+    the expression of the value; None: no generated form (the shape keeps the plan walk)."""
 
-    __slots__ = ("pattern", "groups", "convert")
+    __slots__ = ("pattern", "groups", "convert", "emit")
 
-    def __init__(self, pattern: str, groups: int, convert: Optional[Callable[[tuple, int], Any]]) -> None:
+    def __init__(self, pattern: str, groups: int, convert: Optional[Callable[[tuple, int], Any]],
+                 emit: Optional[Callable[["_Source", int], str]] = None) -> None:
         self.pattern, self.groups, self.convert = pattern, groups, convert
+        self.emit = emit if emit is not None or convert is not None else _emit_text
+
+
+def _emit_text(source: "_Source", first: int) -> str:
+    return f"g[{first}]"
+
+
+_emit_text.none_when_absent = True  # an optional element's text: None when the element is absent
 
 
 def _value_slot(kind: Any) -> Optional[_Slot]:
@@ -57,7 +70,11 @@ def _value_slot(kind: Any) -> Optional[_Slot]:
         return _Slot(f"({values})", 1, None)
     if isinstance(kind, Boolean):
         words = kind._WORDS
-        return _Slot("(true|false|1|0)", 1, lambda g, i: words[g[i]])
+
+        def emit_boolean(source: _Source, first: int) -> str:
+            return f"{source.constant(words)}[g[{first}]]"
+
+        return _Slot("(true|false|1|0)", 1, lambda g, i: words[g[i]], emit_boolean)
     if isinstance(kind, Integer):
         low, high = kind.low, kind.high
 
@@ -65,7 +82,14 @@ def _value_slot(kind: Any) -> Optional[_Slot]:
             value = int(g[i])
             return value if low <= value <= high else _REFUSED
 
-        return _Slot("([0-9]{1,9})", 1, number)
+        def emit_number(source: _Source, first: int) -> str:
+            value = source.variable()
+            source.line(f"{value} = int(g[{first}])")
+            source.line(f"if not {low} <= {value} <= {high}:")
+            source.line("    return _REFUSED")
+            return value
+
+        return _Slot("([0-9]{1,9})", 1, number, emit_number)
     if isinstance(kind, Record):
         return _record_slot(kind)
     return None
@@ -84,13 +108,23 @@ def _record_slot(kind: Record) -> Optional[_Slot]:
             return _REFUSED
         return cls(**values)
 
-    return _Slot("".join(slot.pattern for _, slot in fields), sum(slot.groups for _, slot in fields), convert)
+    def emit_record(source: _Source, first: int) -> str:
+        arguments, markers = _emit_fields(source, cls, fields, first)
+        if need_one is not None and len(markers) == len(fields):  # every field optional
+            source.line(f"if {' and '.join(f'g[{m}] is None' for m in markers)}:")
+            source.line("    return _REFUSED")
+        value = source.variable()
+        source.line(f"{value} = {source.constant(cls)}({arguments})")
+        return value
+
+    return _Slot("".join(slot.pattern for _, slot in fields), sum(slot.groups for _, slot in fields), convert,
+                 emit_record)
 
 
 def _element(name: str, inner: _Slot, *, leaf: bool) -> _Slot:
     """`<name>` around a value (leaf) or around child elements, each of which ends in a gap."""
     opening = f"<{name}>" if leaf else f"<{name}>{_GAP}"
-    return _Slot(f"{opening}{inner.pattern}</{name}>{_GAP}", inner.groups, inner.convert)
+    return _Slot(f"{opening}{inner.pattern}</{name}>{_GAP}", inner.groups, inner.convert, inner.emit)
 
 
 def _extension_element(name: str, inner: _Slot, lcs_declared: bool) -> _Slot:
@@ -107,7 +141,13 @@ def _extension_element(name: str, inner: _Slot, lcs_declared: bool) -> _Slot:
     def first(g: tuple, i: int) -> Any:
         return next(value for value in g[i:i + count] if value is not None)
 
-    return _Slot(f"(?:{'|'.join(forms)}){_GAP}", count, first)
+    def emit_first(source: _Source, at: int) -> str:
+        # whichever form matched; all None (and so None) only when the element is absent
+        *earlier, last = range(at, at + count)
+        return "".join(f"g[{i}] if g[{i}] is not None else " for i in earlier) + f"g[{last}]"
+
+    emit_first.none_when_absent = True
+    return _Slot(f"(?:{'|'.join(forms)}){_GAP}", count, first, emit_first)
 
 
 def _field_slots(cls: type, lcs_declared: bool) -> Optional[list[tuple[Any, _Slot]]]:
@@ -126,7 +166,7 @@ def _field_slots(cls: type, lcs_declared: bool) -> Optional[list[tuple[Any, _Slo
         for name in reversed(outer):
             slot = _element(name, slot, leaf=False)
         if not field.required:
-            slot = _Slot(f"(?:(){slot.pattern})?", slot.groups + 1, slot.convert)
+            slot = _Slot(f"(?:(){slot.pattern})?", slot.groups + 1, slot.convert, slot.emit)
         slots.append((field, slot))
     return slots
 
@@ -161,8 +201,92 @@ def _builder(fields: list[tuple[Any, _Slot]]) -> Callable[[tuple], Any]:
     return build
 
 
+class _Source:
+    """The body of one generated build function (as templates.py writes the encoders): the
+    plan walk of _builder done once per shape, nested records inlined, each field read from
+    its group by index, the message class called with keywords. Constants go into its namespace."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"_REFUSED": _REFUSED}
+        self.counter = 0
+        self.depth = 1
+
+    def constant(self, value: Any) -> str:
+        self.counter += 1
+        self.names[f"c{self.counter}"] = value
+        return f"c{self.counter}"
+
+    def variable(self) -> str:
+        self.counter += 1
+        return f"v{self.counter}"
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+
+def _emit_fields(source: _Source, cls: type, fields: list[tuple[Any, _Slot]], first: int) -> tuple[str, list[int]]:
+    """Write the reading of `fields` (groups from `first` on): the keyword arguments of the
+    class call, and the group indexes of the optional fields' presence markers."""
+    arguments, markers = [], []
+    defaults = attrs.fields_dict(cls)
+    at = first
+    for field, slot in fields:
+        if field.required:
+            arguments.append(f"{field.name}={slot.emit(source, at)}")
+        elif defaults[field.name].default is None and getattr(slot.emit, "none_when_absent", False):
+            markers.append(at)
+            arguments.append(f"{field.name}={slot.emit(source, at + 1)}")  # None: the default
+        else:
+            markers.append(at)
+            # An absent optional field takes its declared default, as attrs gives it when
+            # the keyword is left out (converters and validators run on defaults too).
+            default = source.constant(defaults[field.name].default)
+            value = source.variable()
+            source.line(f"if g[{at}] is not None:")
+            source.depth += 1
+            source.line(f"{value} = {slot.emit(source, at + 1)}")
+            source.depth -= 1
+            source.line("else:")
+            source.line(f"    {value} = {default}")
+            arguments.append(f"{field.name}={value}")
+        at += slot.groups
+    return ", ".join(arguments), markers
+
+
+def _generable(cls: type, fields: list[tuple[Any, _Slot]]) -> bool:
+    defaults = attrs.fields_dict(cls)
+    for field, slot in fields:
+        if slot.emit is None or isinstance(defaults[field.name].default, attrs.Factory):
+            return False
+        if isinstance(field.kind, Record) and not _generable(field.kind.cls, _field_slots(field.kind.cls, False)):
+            return False
+    return True
+
+
+def _generated_builder(cls: type, fields: list[tuple[Any, _Slot]]) -> Optional[Callable[[tuple], Any]]:
+    """groups -> the message, or _REFUSED; None when a field has no generated form or its
+    default is not a plain value (a factory)."""
+    if not _generable(cls, fields):
+        return None
+    source = _Source()
+    arguments, _ = _emit_fields(source, cls, fields, 0)
+    source.line(f"return {source.constant(cls)}({arguments})")
+    name = f"build_{cls.__name__}"
+    text = "\n".join([f"def {name}(g):", *source.lines])
+    namespace = dict(source.names)
+    exec(compile(text, f"<csta plain shape {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    build = namespace[name]
+    build.source = text
+    return build
+
+
 class _Shape:
-    __slots__ = ("cls", "pattern", "build")
+    """One request class's plain shape: its pattern, the generated build (groups -> message
+    or _REFUSED) and the plan walk it was generated from (groups -> keywords), kept as the
+    reference the tests compare it with."""
+
+    __slots__ = ("cls", "pattern", "build", "plan_build")
 
     def __init__(self, cls: type, lcs_declared: bool) -> None:
         fields = _field_slots(cls, lcs_declared)
@@ -174,7 +298,13 @@ class _Shape:
             forms.append("/>")
         self.cls = cls
         self.pattern = re.compile(f"(?:{'|'.join(forms)}){_GAP}")
-        self.build = _builder(fields)
+        self.plan_build = plan_build = _builder(fields)
+        generated = _generated_builder(cls, fields)
+        if generated is None:
+            def generated(g: tuple) -> Any:
+                values = plan_build(g)
+                return values if values is _REFUSED else cls(**values)
+        self.build = generated
 
 
 def _shapes() -> dict[tuple[str, bool], _Shape]:
@@ -190,6 +320,28 @@ def _shapes() -> dict[tuple[str, bool], _Shape]:
 _SHAPES = _shapes()
 
 
+# The head of a root start tag (declaration, gap, name, namespace attributes: everything
+# before its `>` or `/>`) -> the shape and namespace it leads to. Lync sends a handful of
+# heads, always alike; a dict look-up of the text is a fifth of the cost of _HEAD's match.
+# Only heads that lead to a shape are kept, at most _HEADS_LIMIT (then the dict starts over).
+_HEADS: dict[str, tuple[_Shape, Namespace]] = {}
+_HEADS_LIMIT = 256
+_HEAD_LENGTH_LIMIT = 300
+
+
+def _shape_of(text: str, end: int) -> Optional[tuple[_Shape, Namespace]]:
+    """The shape and namespace of the head text[:end], by _HEAD; None when it leads to none."""
+    head = _HEAD.fullmatch(text, 0, end)
+    if head is None:
+        return None
+    element, uri, lcs_declared = head.groups()
+    shape = _SHAPES.get((element, lcs_declared is not None))
+    namespace = BY_URI.get(uri)
+    if shape is None or namespace is None:
+        return None
+    return shape, namespace
+
+
 def decode_plain(data: Any) -> Optional[tuple[Any, Namespace]]:
     """(message, namespace) when `data` is a request in one of Lync's plain shapes, else None."""
     if type(data) is not bytes or len(data) > 4096:
@@ -198,21 +350,32 @@ def decode_plain(data: Any) -> Optional[tuple[Any, Namespace]]:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         return None
-    head = _HEAD.match(text)
-    if head is None:
+    # Where the root's start tag ends: its first `>` after the declaration's `?>` (a `>` in
+    # a namespace value would cut the head short: no shape, the general decoder reads it).
+    start = text.find("?>") + 2 if text.startswith("<?") else 0
+    end = text.find(">", start)
+    if start == 1 or end <= 0:
         return None
-    element, uri, lcs_declared = head.groups()
-    shape = _SHAPES.get((element, lcs_declared is not None))
-    namespace = BY_URI.get(uri)
-    if shape is None or namespace is None:
-        return None
-    body = shape.pattern.fullmatch(text, head.end())
+    if text[end - 1] == "/":
+        end -= 1
+    key = text[:end]
+    known = _HEADS.get(key)
+    if known is None:
+        known = _shape_of(text, end)
+        if known is None:
+            return None
+        if end <= _HEAD_LENGTH_LIMIT:
+            if len(_HEADS) >= _HEADS_LIMIT:
+                _HEADS.clear()
+            _HEADS[key] = known
+    shape, namespace = known
+    body = shape.pattern.fullmatch(text, end)
     if body is None:
         return None
-    values = shape.build(body.groups())
-    if values is _REFUSED:
-        return None
     try:
-        return shape.cls(**values), namespace
+        message = shape.build(body.groups())
     except (CstaDecodeError, ValueError, TypeError):
+        return None  # a value the class refuses: the general decoder gives the error
+    if message is _REFUSED:
         return None
+    return message, namespace

@@ -353,14 +353,15 @@ class RccApplication:
         if request.content_type not in (None, CSTA_CONTENT_TYPE) and request.body:
             incoming.respond(415, headers=[("Accept", CSTA_CONTENT_TYPE)])
             return
+        self.services.handle(session, request.body, incoming)
 
-        def answer(body: bytes, service: str, result: str) -> None:
-            # Maybe later than this call: a setting is answered once the state store holds it.
-            self.observer.csta_request(session, service, result)
-            incoming.respond(200, headers=CSTA_HEADERS, body=body)
-            self.events.flush()
-
-        self.services.handle(session, request.body, answer)
+    def answer_csta(self, incoming: IncomingRequest, session: RccSession | None, body: bytes, service: str,
+                    result: str) -> None:
+        """The 200 OK with the CSTA response to one INFO (ServiceRunner.handle calls it), maybe
+        later than on_info: a setting is answered once the state store holds it."""
+        self.observer.csta_request(session, service, result)
+        incoming.respond(200, headers=CSTA_HEADERS, body=body)
+        self.events.flush()
 
     def on_bye(self, dialog, request) -> None:
         """The peer signed out; on_dialog_ended does the cleanup."""

@@ -18,24 +18,24 @@ class EventMapper:
         self.app = app
         # flush() tells only sessions with a monitor: the switch need not build call events
         # for other stations (a switch without the hook builds them all; flush drops them).
+        # monitored(station): whether flush() would tell anyone of an event of `station` (its
+        # test, asked early). The registry answers from its count of monitors per device, not
+        # by a loop over the station's sessions for every event the switch might build.
+        self.monitored = app.sessions.is_monitored
         set_interest = getattr(app.switch, "set_outbox_interest", None)
         if set_interest is not None:
             set_interest(self.monitored)
-
-    def monitored(self, station: str) -> bool:
-        """Whether flush() would tell anyone of an event of `station` (its test, asked early)."""
-        for session in self.app.sessions.sessions_on(station):
-            if session.monitors:
-                return True
-        return False
 
     def flush(self) -> None:
         """Deliver every event the switch has queued."""
         events = self.app.switch.take_events()
         if not events:
             return  # most requests: nothing happened that a station is told of
-        sessions_on = self.app.sessions.sessions_on
+        sessions = self.app.sessions
+        sessions_on, is_monitored = sessions.sessions_on, sessions.is_monitored
         for event in events:
+            if not is_monitored(event.station):
+                continue  # no session on the station monitors it: nobody is told
             for session in sessions_on(event.station):
                 if not session.monitors:
                     continue  # a session without MonitorStart is told nothing

@@ -25,8 +25,8 @@ MAX_DEVICE_ID = 256
 # The state store could not keep a setting (disk full, file locked): nothing changed.
 STORE_FAILED = ErrorCode("systemResourceAvailability", "resourceOutOfService")
 
-# answer(response body, service name, result label)
-Answer = Callable[[bytes, str, str], None]
+# answer(reply_to, session, response body, service name, result label): RccApplication.answer_csta
+Answer = Callable[[Any, Any, bytes, str, str], None]
 
 
 class ServiceError(Exception):
@@ -81,14 +81,16 @@ class ServiceRunner:
         return self.app.switch
 
     # -- dispatch --------------------------------------------------------------
-    def handle(self, session, body: bytes, answer: Answer) -> None:
-        """Run one CSTA request; `answer` gets (response body, service name, result label),
-        at once or, for a Pending response, once it is known."""
+    def handle(self, session, body: bytes, reply_to) -> None:
+        """Run one CSTA request; the application's answer_csta gets (reply_to, session, response
+        body, service name, result label), at once or, for a Pending response, once it is known.
+        No closure per request: the INFO and its session are handed through."""
+        answer: Answer = self.app.answer_csta
         namespace = session.namespace if session is not None else csta.ED3
         try:
             request, namespace = csta.decode_document(body)
         except csta.CstaDecodeError as error:
-            answer(csta.encode(error.error_code, namespace), "undecodable", str(error.error_code))
+            answer(reply_to, session, csta.encode(error.error_code, namespace), "undecodable", str(error.error_code))
             return
         service = type(request).__name__
         handler = self.handlers.get(type(request))
@@ -99,11 +101,11 @@ class ServiceRunner:
                 raise _no_session()
             response = handler(session, request)
             if type(response) is Pending:
-                response.start(lambda outcome: _answer(outcome, namespace, service, answer))
+                response.start(lambda outcome: _answer(outcome, namespace, service, answer, reply_to, session))
                 return
         except (ServiceError, SwitchError) as error:
             response = error
-        _answer(response, namespace, service, answer)
+        _answer(response, namespace, service, answer, reply_to, session)
 
     # -- devices ----------------------------------------------------------------
     def own_device(self, session, device_id: str | None) -> None:
@@ -310,17 +312,19 @@ class ServiceRunner:
         return csta.GetDoNotDisturbResponse(do_not_disturb_on=self.switch.get_dnd(self.device_of(session)))
 
 
-def _answer(outcome, namespace, service: str, answer: Answer) -> None:
+def _answer(outcome, namespace, service: str, answer: Answer, reply_to, session) -> None:
     """Encode a handler's outcome (a response or a failure) and hand it to `answer`."""
     code = _error_code(outcome)
     if code is not None:
-        answer(csta.encode(code, namespace), service, str(code))
+        answer(reply_to, session, csta.encode(code, namespace), service, str(code))
     else:
-        answer(csta.encode(outcome, namespace), service, "ok")
+        answer(reply_to, session, csta.encode(outcome, namespace), service, "ok")
 
 
 def _error_code(outcome) -> ErrorCode | None:
     """The CSTAErrorCode for a failed outcome; None for a response."""
+    if not isinstance(outcome, Exception):  # a response: one test, not three
+        return None
     if isinstance(outcome, ServiceError):
         return outcome.error_code
     if isinstance(outcome, SwitchError):

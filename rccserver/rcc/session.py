@@ -47,6 +47,10 @@ class SessionRegistry:
         # one or two (a 1-tuple is 64 bytes, a 1-entry dict 208: 7 MB at 50,000 sessions)
         self._by_device: dict[str, tuple[RccSession, ...]] = {}
         self._monitors: dict[str, Monitor] = {}
+        # device -> how many monitors its registered sessions hold, only while more than 0:
+        # the switch asks `is_monitored` for each call event it might build, and most
+        # sessions (Lync without MonitorStart) monitor nothing.
+        self._monitoring: dict[str, int] = {}
         self._xref_counter = itertools.count(1)
 
     def __len__(self) -> int:
@@ -59,12 +63,17 @@ class SessionRegistry:
         self._sessions[session.session_id] = session
         if session.device is not None:
             self._by_device[session.device] = self._by_device.get(session.device, ()) + (session,)
+            self._count_monitors(session.device, len(session.monitors))
 
     def remove(self, session: RccSession) -> list[Monitor]:
         """Forget the session and its monitors; returns the monitors dropped."""
         session.ended = True
-        self._sessions.pop(session.session_id, None)
+        registered = self._sessions.get(session.session_id) is session
+        if registered:
+            del self._sessions[session.session_id]
         if session.device is not None:
+            if registered:
+                self._count_monitors(session.device, -len(session.monitors))
             holders = self._by_device.get(session.device, ())
             kept = tuple(s for s in holders if s is not session)
             if kept:
@@ -80,6 +89,24 @@ class SessionRegistry:
     def sessions_on(self, device: str) -> list[RccSession]:
         return list(self._by_device.get(device, ()))
 
+    def is_monitored(self, device: str) -> bool:
+        """Whether a registered session on `device` holds a monitor (what the event fan-out
+        asks of every session in sessions_on(device), answered from a count)."""
+        return device in self._monitoring
+
+    def _count_monitors(self, device: str, change: int) -> None:
+        if not change:
+            return
+        count = self._monitoring.get(device, 0) + change
+        if count > 0:
+            self._monitoring[device] = count
+        else:
+            self._monitoring.pop(device, None)
+
+    def _counted(self, session: RccSession) -> bool:
+        """Whether the session's monitors are in `_monitoring` (registered, with a device)."""
+        return session.device is not None and self._sessions.get(session.session_id) is session
+
     def user_sessions_on(self, device: str, cic_user: str | None) -> list[RccSession]:
         return [s for s in self.sessions_on(device) if s.cic_user == cic_user]
 
@@ -90,12 +117,16 @@ class SessionRegistry:
         monitor = Monitor(cross_ref_id, device, session)
         session.monitors[cross_ref_id] = monitor
         self._monitors[cross_ref_id] = monitor
+        if self._counted(session):
+            self._count_monitors(session.device, 1)
         return monitor
 
     def stop_monitor(self, cross_ref_id: str) -> Monitor | None:
         monitor = self._monitors.pop(cross_ref_id, None)
         if monitor is not None:
-            monitor.session.monitors.pop(cross_ref_id, None)
+            session = monitor.session
+            if session.monitors.pop(cross_ref_id, None) is not None and self._counted(session):
+                self._count_monitors(session.device, -1)
         return monitor
 
     def monitor(self, cross_ref_id: str) -> Monitor | None:

@@ -79,17 +79,19 @@ def fields_text(kind: str, fields: Mapping[str, Any]) -> str:
     joined = "".join(texts)
     if '"' in joined or "=" in joined or joined.split(None, 1) != [joined]:
         texts = ['"' + text.replace('"', '\\"') + '"' if _needs_quotes(text) else text for text in texts]
-    # Each kind of line has the same names every time: their " name=" pieces are built once.
-    names = tuple(fields)
-    prefixes = _name_prefixes.get(names)
-    if prefixes is None:
-        if len(_name_prefixes) >= 1024:  # names are the code's own; a bound all the same
-            _name_prefixes.clear()
-        prefixes = _name_prefixes[names] = tuple([f" {name}=" for name in names])
-    return kind + "".join(map(str.__add__, prefixes, texts))
+    # Each kind of line has the same names every time: its "kind name=%s ..." template is
+    # built once, and one %-formatting fills it (a third of the cost of joining the pieces).
+    key = (kind, *fields)
+    template = _line_templates.get(key)
+    if template is None:
+        if len(_line_templates) >= 1024:  # kinds and names are the code's own; a bound all the same
+            _line_templates.clear()
+        template = _line_templates[key] = kind.replace("%", "%%") + "".join(
+            [f" {name.replace('%', '%%')}=%s" for name in fields])
+    return template % tuple(texts)
 
 
-_name_prefixes: dict[tuple[str, ...], tuple[str, ...]] = {}  # field names -> their " name=" pieces
+_line_templates: dict[tuple[str, ...], str] = {}  # (kind, field names...) -> "kind name=%s name=%s ..."
 
 
 def logon_fields(decision) -> dict[str, Any]:

@@ -62,3 +62,34 @@ def test_the_servers_observers_have_every_hook_of_the_application():
     for hook in HOOKS:
         assert callable(getattr(observers, hook))
     assert Observers().logon(None, None) is None  # no observer: nothing to do
+
+
+SERVICES = [("MakeCall", "ok"), ("ClearConnection", "ok"), ("MakeCall", "operation/invalidDestination")]
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["csta", "event", "logon"]), st.integers(0, 2)), max_size=20),
+                max_size=4))
+def test_counts_kept_between_readings_expose_what_labels_inc_did(batches):
+    """Counted in plain dicts and settled when /metrics is read: every reading (and a reading
+    twice in a row) shows what counting straight into the Prometheus children showed."""
+    kept, plain = Metrics(), Metrics()
+    for batch in batches:
+        for what, n in batch:
+            if what == "csta":
+                kept.count_csta_request(*SERVICES[n])
+                plain.csta_requests.labels(service=SERVICES[n][0], result=SERVICES[n][1]).inc()
+            elif what == "event":
+                kept.count_event(f"Event{n}")
+                plain.events_sent.labels(event=f"Event{n}").inc()
+            else:
+                kept.count_logon(CODES[n])
+                plain.logons.labels(code=CODES[n]).inc()
+        assert without_created(kept.exposition()) == without_created(plain.exposition())
+        assert without_created(kept.exposition()) == without_created(plain.exposition())
+
+
+def test_a_counted_label_has_its_created_time_from_its_first_count():
+    metrics = Metrics()
+    metrics.count_csta_request("MakeCall", "ok")
+    assert ("MakeCall", "ok") in metrics._csta_children  # made at once: _created is the first count
+    assert 'rcc_csta_requests_total{result="ok",service="MakeCall"} 1.0' in metrics.exposition().decode()

@@ -16,7 +16,7 @@ from lxml import etree
 from bench.fuzz_csta import mutate, seed_corpus
 from rccserver.csta import REQUESTS, CstaDecodeError, Namespace, decode_document, encode
 from rccserver.csta.codec import decode_parsed
-from rccserver.csta.fast_decode import _SHAPES, decode_plain
+from rccserver.csta.fast_decode import _HEAD, _HEADS, _REFUSED, _SHAPES, decode_plain
 from csta_strategies import NAMESPACES, XML_CHARACTERS, for_class
 from testkit.messages import csta_requests, get_csta_features, request_system_status, snapshot_device
 
@@ -142,3 +142,72 @@ def test_refusals_are_left_to_the_general_decoder(body):
     assert decode_plain(body) is None
     with pytest.raises(CstaDecodeError):
         decode_document(body)
+
+
+def _plan_message(shape, groups):
+    """What the plan walk (the reference) makes of a shape's groups: the message or _REFUSED."""
+    values = shape.plan_build(groups)
+    if values is _REFUSED:
+        return _REFUSED
+    try:
+        return shape.cls(**values)
+    except (CstaDecodeError, ValueError, TypeError):
+        return _REFUSED
+
+
+def test_every_plain_shape_has_a_generated_build():
+    assert all(hasattr(shape.build, "source") for shape in _SHAPES.values())
+
+
+@pytest.mark.parametrize("cls", PLAIN_CLASSES, ids=lambda cls: cls.ELEMENT)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), namespace=NAMESPACES, seed=st.integers(0, 2**32 - 1), mutated=st.booleans())
+def test_generated_build_equals_the_plan_walk(cls, data, namespace, seed, mutated):
+    """The generated build function of a shape gives what the plan walk gives, on the groups
+    of generated (and mutated) bodies: the same message, or both refuse."""
+    body = encode(data.draw(for_class(cls)), namespace)
+    if mutated:
+        body = mutate(body, random.Random(seed), [body])
+    for text in serialisations(body) if not mutated else [body]:
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        head = _HEAD.match(text)
+        if head is None:
+            continue
+        element, _, lcs = head.groups()
+        for lcs_declared in (lcs is not None,):
+            shape = _SHAPES.get((element, lcs_declared))
+            matched = shape.pattern.fullmatch(text, head.end()) if shape is not None else None
+            if matched is None:
+                continue
+            groups = matched.groups()
+            try:
+                built = shape.build(groups)
+            except (CstaDecodeError, ValueError, TypeError):
+                built = _REFUSED
+            assert built == _plan_message(shape, groups), text
+
+
+def test_the_head_cache_changes_nothing_and_stays_bounded(monkeypatch):
+    """A known head is looked up, not matched again: the same answer from a cold and a warm
+    cache; heads that lead to no shape are not kept, and the cache never grows past its limit."""
+    bodies = [body.encode() for body in csta_requests("tel:+13175551010").values()]
+    bodies += [snapshot_device("tel:+1001"), get_csta_features(), request_system_status("tel:+1")]
+    bodies += [b"<?xml", b"<?xml?>", b">", b"/>", b"<MakeCall/>", b'<MakeCall xmlns="a>b"/>',
+               b'<?xml version="1.0"?>\n<GetCSTAFeatures xmlns="http://www.ecma-international.org/standards/'
+               b'ecma-323/csta/ed3"/>']
+    _HEADS.clear()
+    cold = [decode_plain(body) for body in bodies]
+    warm = [decode_plain(body) for body in bodies]
+    assert cold == warm and cold[0] is not None and cold[-1] is not None
+    assert all(cold[i] is None for i in range(len(bodies) - 7, len(bodies) - 1))
+    for body in bodies:
+        assert_agrees(body)
+    monkeypatch.setattr("rccserver.csta.fast_decode._HEADS_LIMIT", 3)
+    _HEADS.clear()
+    for i in range(10):
+        bare = bodies[0][bodies[0].index(b"?>") + 2:]
+        assert decode_plain(b"<?xml version=\"1.0\"?>" + b" " * i + bare) is not None
+        assert len(_HEADS) <= 3
