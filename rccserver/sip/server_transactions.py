@@ -15,7 +15,7 @@ from typing import Iterable
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
 from rccserver.sip.grammar import field_tag
-from rccserver.sip.message import Request, with_to_tag, make_response, reason_phrase
+from rccserver.sip.message import REASON_PHRASES, Request, make_response, reason_phrase, with_to_tag
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
 from rccserver.sip.transaction import (
@@ -25,6 +25,7 @@ from rccserver.sip.transaction import (
     ServerInviteInput,
     ServerInviteState,
     ServerNonInviteInput,
+    ServerNonInviteState,
     ServerTransaction,
 )
 from rccserver.sip.transaction_tables import tu_response_input
@@ -43,6 +44,7 @@ _START_TIMER_L = Action.START_TIMER_L
 _PASS_TO_TU = Action.PASS_TO_TU
 _REPORT_TIMEOUT = Action.REPORT_TIMEOUT
 _TIMER_J = ServerNonInviteInput.TIMER_J
+_SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
 _TU_FINAL = ServerNonInviteInput.TU_FINAL
 _TU_1XX = ServerNonInviteInput.TU_1XX
 
@@ -64,7 +66,7 @@ class ServerTransactions:
         body: bytes,
     ) -> None:
         tx: ServerTransaction = incoming.transaction  # type: ignore[assignment]
-        if tx.terminated:
+        if tx.state in _SERVER_TERMINATED:  # tx.terminated, without the property's call
             return
         if tx.request.method == "INVITE" and 200 <= status < 300:
             if tx.creates_dialog:
@@ -144,7 +146,7 @@ class ServerTransactions:
         if type(body) is not bytes or type(status) is not int or not 100 <= status <= 699:
             return None
         if reason is None:
-            reason = reason_phrase(status)
+            reason = REASON_PHRASES.get(status) or reason_phrase(status)  # the table first: no call
         elif "\r" in reason or "\n" in reason:
             return None
         trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
@@ -164,8 +166,13 @@ class ServerTransactions:
         ).encode("utf-8", "surrogateescape") + body
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
+        actions = tx.feed(input_)
+        if _START_TIMER_J in actions and self.timer_j <= 0:
+            # TCP/TLS: Timer J is zero, so Completed ends at once; its input is fed now
+            # (as ServerTransaction.feed does for Timer I), not through a second call.
+            actions += tx.feed(_TIMER_J)
         # The commonest actions first; module names, not Action.X lookups, in the chain.
-        for action in tx.feed(input_):
+        for action in actions:
             if action is _SEND_RESPONSE:
                 tx.last_response = data
                 conn_id = tx.conn_id
@@ -176,10 +183,8 @@ class ServerTransactions:
             elif action is _DESTROY:
                 self._destroy_server_tx(tx)
             elif action is _START_TIMER_J:
-                if self.timer_j > 0:
+                if self.timer_j > 0:  # else fed above
                     tx.timer = self._schedule(self.timer_j, lambda: self._feed_server(tx, ServerNonInviteInput.TIMER_J))
-                else:
-                    self._feed_server(tx, _TIMER_J)
             elif action is _START_TIMER_L:
                 tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
             elif action is _PASS_TO_TU:

@@ -72,6 +72,27 @@ def test_an_info_answered_later_after_its_connection_went_goes_by_via() -> None:
     h.app.answer(h.app.held.pop())
     (out,) = h.drain()
     assert isinstance(out, SendTo) and parse_message(out.data).status == 200
+    assert h.ep.server_transaction_count == 0  # Timer J is zero: gone at once
+    h.ep.send_failed(out.key, "refused")  # nobody left to tell
+    assert h.drain() == []
+
+
+def test_timer_j_zero_and_timer_j_later_send_the_same_answer() -> None:
+    seen = []
+    for timer_j in (0.0, 5.0):
+        h = Harness(timer_j=timer_j)
+        peer, _, _ = establish(h)
+        info = peer.info()
+        (answer,) = parsed(h.feed(info))
+        seen.append((answer.status, answer.cseq, answer.body, answer.headers.get("Content-Type")))
+        assert h.ep.server_transaction_count == (1 if timer_j else 0)
+        again = parsed(h.feed(info))
+        if timer_j:  # a copy within Timer J: the same answer re-sent, the application not told
+            assert [m.status for m in again] == [200] and len(h.app.infos) == 1
+            assert h.advance(timer_j) == [] and h.ep.server_transaction_count == 0
+        else:  # Timer J is zero: nothing remembers it, it is a new request
+            assert len(h.app.infos) == 2
+    assert seen[0] == seen[1]
 
 
 @pytest.mark.parametrize(
