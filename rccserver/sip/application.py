@@ -82,13 +82,18 @@ class IncomingRequest:
     answered 487, `cancelled` is True and a later `respond()` is ignored.
     """
 
-    __slots__ = ("request", "dialog", "conn_id", "cancelled", "_final_sent", "_responder")
+    __slots__ = ("request", "dialog", "conn_id", "cancelled", "transaction", "_final_sent", "_responder")
 
-    def __init__(self, request: Request, dialog: Dialog | None, conn_id: int, responder: _Responder) -> None:
+    def __init__(
+        self, request: Request, dialog: Dialog | None, conn_id: int, responder: _Responder, transaction: object = None
+    ) -> None:
         self.request = request
         self.dialog = dialog
         self.conn_id = conn_id
         self.cancelled = False
+        # The responder's own record of the request (the endpoint's server transaction),
+        # so that one responder serves every request: no closure made per request.
+        self.transaction = transaction
         self._final_sent = False
         self._responder = responder
 

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 from rccserver.common.clock import Scheduler, Timer
 from rccserver.common.product import PRODUCT
 from rccserver.sip import session_timer as st
-from rccserver.sip.application import Application, ResponseOutcome
+from rccserver.sip.application import Application, IncomingRequest, ResponseOutcome
 from rccserver.sip.client_transactions import ClientTransactions
 from rccserver.sip.dialog import Dialog, DialogEvent, new_tag, strip_tag
 from rccserver.sip.grammar import field_tag, safe_reason, unsupported_options, uri_text
@@ -47,6 +47,7 @@ from rccserver.sip.transaction import (
     ServerInviteState,
     ServerKey,
     ServerNonInviteInput,
+    ServerNonInviteState,
     ServerTransaction,
     cancel_target_key,
     server_key_from_via,
@@ -58,6 +59,8 @@ ALLOW_METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "INFO", "UPDATE", "OPTIONS")
 ACCEPT_TYPES = ("application/csta+xml",)
 SUPPORTED_OPTIONS = ("timer",)
 SIP_SCHEMES = frozenset({"sip", "sips"})
+_SIP_URI_PREFIXES = ("sip:", "sips:")
+_NON_INVITE_TRYING = ServerNonInviteState.TRYING
 
 
 class DialogEndedError(RuntimeError):
@@ -106,6 +109,7 @@ class Endpoint(ServerTransactions, ClientTransactions):
         self._response_fields = RenderedFields()
         self._outputs: list[Output] = []
         self._send_seq = itertools.count()
+        self._app_responder = self._respond_from_app  # bound once: IncomingRequest's responder
 
     # ------------------------------------------------------------------
     # Introspection
@@ -237,13 +241,13 @@ class Endpoint(ServerTransactions, ClientTransactions):
 
     def _handle_request(self, conn_id: int, request: Request) -> None:
         method = request.method
-        via = request.top_via
         call_id = request.call_id
         cseq_number = request.cseq[0]
         from_tag = field_tag(request, "From")
         to_tag = field_tag(request, "To")
-        key = server_key_from_via(method, via, request.uri, from_tag, call_id, cseq_number)
-        tx = self._server_tx.get(key)
+        key = server_key_from_via(method, request.top_via, request.uri, from_tag, call_id, cseq_number)
+        table = self._server_tx
+        tx = table.get(key)
         if method == "ACK":
             if tx is not None and tx.machine == "server-invite":
                 self._feed_server(tx, ServerInviteInput.ACK)
@@ -260,21 +264,29 @@ class Endpoint(ServerTransactions, ClientTransactions):
             self._feed_server(tx, retransmission)
             return
 
-        tx = self._new_server_tx(key, conn_id, request, to_tag is not None)
+        if method == "INVITE":
+            tx = ServerTransaction("server-invite", key, ServerInviteState.PROCEEDING, conn_id, request)
+        else:
+            tx = ServerTransaction("server-non-invite", key, _NON_INVITE_TRYING, conn_id, request)
+        tx.request_tagged = to_tag is not None
+        table[key] = tx
         if method not in self._allowed:
             self._respond(tx, 501, headers=(("Allow", self._allow_header),))
             return
-        scheme = request.uri.split(":", 1)[0]
-        if scheme not in SIP_SCHEMES and scheme.lower() not in SIP_SCHEMES:
-            self._respond(tx, 416, f"Unsupported URI Scheme {scheme!r}")
-            return
+        uri = request.uri
+        if not uri.startswith(_SIP_URI_PREFIXES):  # the common case in one C call
+            scheme = uri.split(":", 1)[0]
+            if scheme not in SIP_SCHEMES and scheme.lower() not in SIP_SCHEMES:
+                self._respond(tx, 416, f"Unsupported URI Scheme {scheme!r}")
+                return
         if method == "CANCEL":
             self._on_cancel(tx, key)
             return
-        unsupported = self._unsupported_requirements(request)
-        if unsupported:
-            self._respond(tx, 420, headers=(("Unsupported", ", ".join(unsupported)),))
-            return
+        if "Require" in request.headers:  # most requests: no list built
+            unsupported = self._unsupported_requirements(request)
+            if unsupported:
+                self._respond(tx, 420, headers=(("Unsupported", ", ".join(unsupported)),))
+                return
 
         dialog: Dialog | None = None
         if to_tag is not None:
@@ -286,6 +298,10 @@ class Endpoint(ServerTransactions, ClientTransactions):
             if dialog.conn_id != conn_id:
                 self._move_dialog(dialog, conn_id)
             dialog.record_remote_cseq(cseq_number)
+            if method == "INFO":  # the RCC traffic: first in the chain
+                tx.incoming = incoming = IncomingRequest(request, dialog, conn_id, self._app_responder, tx)
+                self.application.on_info(incoming)
+                return
 
         if method == "OPTIONS":
             self._respond(tx, 200, headers=self._capability_headers())
@@ -294,17 +310,12 @@ class Endpoint(ServerTransactions, ClientTransactions):
         elif dialog is None:
             # INFO, UPDATE and BYE only make sense inside a dialog.
             self._respond(tx, 481, f"{method} Outside A Dialog")
-        elif method == "INFO":
-            tx.incoming = self._incoming(tx)
-            self.application.on_info(tx.incoming)
         elif method == "UPDATE":
             self._on_update(tx, dialog)
         elif method == "BYE":
             self._on_bye(tx, dialog)
         else:  # an extra method configured in allow_methods that we do not route
             self._respond(tx, 501, headers=(("Allow", self._allow_header),))
-
-
 
     def _capability_headers(self) -> tuple[tuple[str, str], ...]:
         return (
@@ -314,8 +325,6 @@ class Endpoint(ServerTransactions, ClientTransactions):
         )
 
     def _unsupported_requirements(self, request: Request) -> list[str]:
-        if "Require" not in request.headers:  # most requests: no list built
-            return []
         return unsupported_options(request.headers.get_all("Require"), SUPPORTED_OPTIONS)
 
     def _negotiate_timer(self, tx: ServerTransaction) -> tuple[bool, st.SessionTimer | None]:

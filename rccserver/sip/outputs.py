@@ -6,6 +6,8 @@ target, or close one.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import attrs
 
 
@@ -18,8 +20,13 @@ class Target:
     transport: str  # "tcp" or "tls"
 
 
-@attrs.frozen(slots=True)
-class Send:
+class Send(NamedTuple):
+    """Write `data` on the live connection `conn_id`.
+
+    A named tuple, not an attrs class: one is made for every message sent, and a
+    frozen attrs class pays object.__setattr__ per field. Immutable, equal by value
+    and matched by isinstance and attribute as before."""
+
     conn_id: int
     data: bytes
 

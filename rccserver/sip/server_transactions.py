@@ -15,7 +15,7 @@ from typing import Iterable
 from rccserver.sip.application import IncomingRequest
 from rccserver.sip.dialog import DialogEvent, new_tag
 from rccserver.sip.grammar import field_tag
-from rccserver.sip.message import Request, with_to_tag, make_response, reason_phrase
+from rccserver.sip.message import REASON_PHRASES, Request, make_response, reason_phrase, with_to_tag
 from rccserver.sip.outputs import Send, SendTo
 from rccserver.sip.routing import response_target
 from rccserver.sip.transaction import (
@@ -24,7 +24,6 @@ from rccserver.sip.transaction import (
     Action,
     ServerInviteInput,
     ServerInviteState,
-    ServerKey,
     ServerNonInviteInput,
     ServerNonInviteState,
     ServerTransaction,
@@ -45,35 +44,29 @@ _START_TIMER_L = Action.START_TIMER_L
 _PASS_TO_TU = Action.PASS_TO_TU
 _REPORT_TIMEOUT = Action.REPORT_TIMEOUT
 _TIMER_J = ServerNonInviteInput.TIMER_J
+_SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
+_TU_FINAL = ServerNonInviteInput.TU_FINAL
+_TU_1XX = ServerNonInviteInput.TU_1XX
 
 
 class ServerTransactions:
     """Mixed into Endpoint: uses its connections, timers, outputs and dialog methods."""
 
-    def _new_server_tx(self, key: ServerKey, conn_id: int, request: Request, request_tagged: bool | None = None) -> ServerTransaction:
-        if request.method == "INVITE":
-            tx = ServerTransaction("server-invite", key, ServerInviteState.PROCEEDING, conn_id, request)
-        else:
-            tx = ServerTransaction("server-non-invite", key, ServerNonInviteState.TRYING, conn_id, request)
-        tx.request_tagged = request_tagged
-        self._server_tx[key] = tx
-        return tx
-
     def _incoming(self, tx: ServerTransaction) -> IncomingRequest:
-        def responder(incoming: IncomingRequest, status, reason, headers, body) -> None:
-            self._respond_from_app(tx, status, reason, headers, body)
-
-        return IncomingRequest(tx.request, tx.dialog, tx.conn_id, responder)
+        # One bound responder for every request (made in Endpoint.__init__); the
+        # transaction rides on the IncomingRequest.
+        return IncomingRequest(tx.request, tx.dialog, tx.conn_id, self._app_responder, tx)
 
     def _respond_from_app(
         self,
-        tx: ServerTransaction,
+        incoming: IncomingRequest,
         status: int,
         reason: str | None,
         headers: tuple[tuple[str, str], ...],
         body: bytes,
     ) -> None:
-        if tx.terminated:
+        tx: ServerTransaction = incoming.transaction  # type: ignore[assignment]
+        if tx.state in _SERVER_TERMINATED:  # tx.terminated, without the property's call
             return
         if tx.request.method == "INVITE" and 200 <= status < 300:
             if tx.creates_dialog:
@@ -131,7 +124,10 @@ class ServerTransactions:
                 body=body,
                 copy_record_route=creates,
             ).to_bytes()
-        self._feed_server(tx, tu_response_input(tx.machine == "server-invite", status), data)
+        if tx.machine == "server-invite":
+            self._feed_server(tx, tu_response_input(True, status), data)
+        else:  # tu_response_input(False, status), without the call
+            self._feed_server(tx, _TU_FINAL if status >= 200 else _TU_1XX, data)
 
     def _response_bytes(
         self,
@@ -150,7 +146,7 @@ class ServerTransactions:
         if type(body) is not bytes or type(status) is not int or not 100 <= status <= 699:
             return None
         if reason is None:
-            reason = reason_phrase(status)
+            reason = REASON_PHRASES.get(status) or reason_phrase(status)  # the table first: no call
         elif "\r" in reason or "\n" in reason:
             return None
         trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
@@ -158,11 +154,11 @@ class ServerTransactions:
             return None
         names = _COPIED_WITH_RECORD_ROUTE if copy_record_route else _COPIED
         if to_tag is None:
-            copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers._items if name in names])
+            copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers if name in names])
         else:
             copied = "".join([
                 f"To: {with_to_tag(value, to_tag)}\r\n" if name == "To" else f"{name}: {value}\r\n"
-                for name, value in request.headers._items
+                for name, value in request.headers
                 if name in names
             ])
         return (
@@ -170,18 +166,25 @@ class ServerTransactions:
         ).encode("utf-8", "surrogateescape") + body
 
     def _feed_server(self, tx: ServerTransaction, input_, data: bytes | None = None) -> None:
+        actions = tx.feed(input_)
+        if _START_TIMER_J in actions and self.timer_j <= 0:
+            # TCP/TLS: Timer J is zero, so Completed ends at once; its input is fed now
+            # (as ServerTransaction.feed does for Timer I), not through a second call.
+            actions += tx.feed(_TIMER_J)
         # The commonest actions first; module names, not Action.X lookups, in the chain.
-        for action in tx.feed(input_):
+        for action in actions:
             if action is _SEND_RESPONSE:
                 tx.last_response = data
-                self._send_response_bytes(tx.conn_id, tx.request, data, tx=tx)  # type: ignore[arg-type]
+                conn_id = tx.conn_id
+                if conn_id in self._connections:  # the common case of _send_response_bytes
+                    self._outputs.append(Send(conn_id, data))  # type: ignore[arg-type]
+                else:
+                    self._send_response_bytes(conn_id, tx.request, data, tx=tx)  # type: ignore[arg-type]
             elif action is _DESTROY:
                 self._destroy_server_tx(tx)
             elif action is _START_TIMER_J:
-                if self.timer_j > 0:
+                if self.timer_j > 0:  # else fed above
                     tx.timer = self._schedule(self.timer_j, lambda: self._feed_server(tx, ServerNonInviteInput.TIMER_J))
-                else:
-                    self._feed_server(tx, _TIMER_J)
             elif action is _START_TIMER_L:
                 tx.timer = self._schedule(TIMER_L, lambda: self._feed_server(tx, ServerInviteInput.TIMER_L))
             elif action is _PASS_TO_TU:

@@ -48,6 +48,7 @@ class Rfc2543Key:
 
 
 ServerKey = Rfc3261Key | Rfc2543Key
+_new_tuple = tuple.__new__
 
 
 @attrs.frozen(slots=True)
@@ -103,7 +104,8 @@ def server_key_from_via(
     keyed_method = "INVITE" if method == "ACK" else method
     branch = via.branch
     if has_rfc3261_branch(branch):
-        return Rfc3261Key(branch, via.sent_by.lower(), keyed_method)  # type: ignore[arg-type]
+        # Rfc3261Key(...) without its Python-level __new__ (one frame per request)
+        return _new_tuple(Rfc3261Key, (branch, via.sent_by.lower(), keyed_method))  # type: ignore[no-any-return]
     return Rfc2543Key(request_uri, from_tag, call_id, cseq, str(via), keyed_method)
 
 
