@@ -144,29 +144,35 @@ class StreamFramer:
             if len(buf) - pos > self.max_message_size:
                 return FramingError("Message too large: header section exceeds the size limit", 400, b"")
             return None
-        head_length = end + 4 - pos
-        head = bytes(buf[pos: end + 4])
+        head_end = end + 4
+        head_length = head_end - pos
         if head_length > self.max_message_size:
-            return FramingError("Message too large: header section exceeds the size limit", 400, head)
-        if head.count(_CRLF) - 2 > self.max_header_count:  # minus start line and empty line
-            return FramingError(f"too many header lines (limit {self.max_header_count})", 400, head)
-        lengths = _CONTENT_LENGTH_RE.findall(head)
+            return FramingError("Message too large: header section exceeds the size limit", 400, bytes(buf[pos:head_end]))
+        # Before the final CRLFCRLF, two CRLFs are at least 3 bytes apart (else that would be
+        # the end), so a header section of n bytes has at most (n - 4) / 3 field lines: the
+        # count is needed only for sections long enough to exceed the limit.
+        if head_length > 3 * self.max_header_count + 4 and \
+                buf.count(_CRLF, pos, head_end) - 2 > self.max_header_count:  # minus start line and empty line
+            return FramingError(f"too many header lines (limit {self.max_header_count})", 400, bytes(buf[pos:head_end]))
+        lengths = _CONTENT_LENGTH_RE.findall(buf, pos, head_end)  # in place: no copy of the section
         if not lengths:
             body_length = 0
         else:
             text = lengths[0].strip(b" \t\r\n")
             for other in lengths[1:]:
                 if other.strip(b" \t\r\n") != text:
-                    return FramingError("multiple Content-Length header fields with different values", 400, head)
+                    return FramingError("multiple Content-Length header fields with different values", 400,
+                                        bytes(buf[pos:head_end]))
             if not text.isdigit():
                 shown = text[:20].decode("latin-1")
-                return FramingError(f"bad Content-Length {shown!r}", 400, head)
+                return FramingError(f"bad Content-Length {shown!r}", 400, bytes(buf[pos:head_end]))
             if len(text.lstrip(b"0")) > 10:
-                return FramingError("Message too large: Content-Length exceeds the size limit", 400, head)
+                return FramingError("Message too large: Content-Length exceeds the size limit", 400,
+                                    bytes(buf[pos:head_end]))
             body_length = int(text)
         if head_length + body_length > self.max_message_size:
             return FramingError(
                 f"Message too large: {head_length + body_length} bytes exceed the limit of "
-                f"{self.max_message_size}", 400, head)
+                f"{self.max_message_size}", 400, bytes(buf[pos:head_end]))
         self._total = head_length + body_length
         return None
