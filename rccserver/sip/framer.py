@@ -60,6 +60,7 @@ class FramingError:
 
 
 FrameEvent = FramedMessage | KeepAlive | FramingError
+_KEEPALIVE = KeepAlive(_PING)  # immutable: one for every ping
 
 
 class StreamFramer:
@@ -89,46 +90,46 @@ class StreamFramer:
     def feed(self, data: bytes) -> list[FrameEvent]:
         if self._failed:
             return []
-        self._buffer += data
+        buf = self._buffer
+        buf += data
         events: list[FrameEvent] = []
+        # One loop, no call per message on the common path: each turn returns one event,
+        # skips a pong, or stops when the buffer holds no complete event.
         while True:
-            event = self._next_event()
-            if event is None:
+            pos = self._pos
+            if self._total < 0:
+                if len(buf) == pos or buf[pos] == 13:  # a message never starts with CR: a ping or pong may
+                    prefix = bytes(buf[pos: pos + 4])
+                    if len(prefix) < 4 and _PING.startswith(prefix):
+                        break  # nothing yet, or the start of a ping/pong: wait for more
+                    if prefix == _PING:
+                        self._consume(4)
+                        events.append(_KEEPALIVE)
+                        continue
+                    if prefix.startswith(_CRLF):
+                        self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
+                        continue
+                failure = self._read_head()
+                if failure is not None:
+                    events.append(failure)
+                    self._failed = True
+                    buf.clear()
+                    self._pos = self._scan = 0
+                    return events
+                if self._total < 0:
+                    break
+            end = pos + self._total
+            if len(buf) < end:
                 break
-            events.append(event)
-            if isinstance(event, FramingError):
-                self._failed = True
-                self._buffer.clear()
-                self._pos = self._scan = 0
-                return events
+            events.append(FramedMessage(bytes(buf[pos:end])))
+            self._pos = self._scan = end
+            self._total = -1
         # Drop consumed bytes now and then, not on every message.
-        if self._pos and (self._pos > 65536 or self._pos == len(self._buffer)):
-            del self._buffer[: self._pos]
+        if self._pos and (self._pos > 65536 or self._pos == len(buf)):
+            del buf[: self._pos]
             self._scan -= self._pos
             self._pos = 0
         return events
-
-    def _next_event(self) -> FrameEvent | None:
-        buf, pos = self._buffer, self._pos
-        if self._total < 0:
-            if len(buf) == pos or buf[pos] == 13:  # a message never starts with CR: a ping or pong may
-                prefix = bytes(buf[pos: pos + 4])
-                if len(prefix) < 4 and _PING.startswith(prefix):
-                    return None  # nothing yet, or the start of a ping/pong: wait for more
-                if prefix == _PING:
-                    self._consume(4)
-                    return KeepAlive(_PING)
-                if prefix.startswith(_CRLF):
-                    self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
-                    return self._next_event()
-            failure = self._read_head()
-            if failure is not None or self._total < 0:
-                return failure
-        if len(buf) - pos < self._total:
-            return None
-        message = bytes(buf[pos: pos + self._total])
-        self._consume(self._total)
-        return FramedMessage(message)
 
     def _consume(self, count: int) -> None:
         self._pos += count
