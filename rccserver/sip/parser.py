@@ -656,9 +656,11 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                     return None
                 shape = _learn_via_shape(masked, at if masked is not value else -1)
             if masked is value:  # no branch: the same line may well come again
-                shared = _shared_via(value)
+                # parsed now only if it is the top Via or kept for the next messages
+                is_top = "Via" not in first
+                shared = _shared_via(value) if is_top or len(line) <= _VALID_VALUE_MAX_LENGTH else None
                 _remember_line(line, item, _VIA, shared)
-                if "Via" not in first:
+                if is_top:
                     first["Via"] = value
                     top_via = shared
             elif "Via" not in first:
