@@ -297,3 +297,14 @@ def test_a_branchless_via_is_parsed_once_and_shared():
     second = parse_message(plain)
     assert first.top_via == parse_message_general(plain).top_via
     assert second.top_via is first.top_via  # immutable, so shared
+
+
+@pytest.mark.parametrize("branches", [("z9hG4bK1", "z9hG4bKother"), ("z9hG4bKa:1", "z9hG4bKb:1"), ("x", "z9hG4bK-7-3")])
+def test_vias_sharing_a_mask_get_their_own_branch(branches):
+    parser._VIA_SHAPES.clear()
+    messages = [OK_200.replace(b"branch=z9hG4bKev1", b"branch=" + b.encode() + b";rport") for b in branches]
+    for data in messages:
+        message = parse_message(data)
+        assert "top_via" in message._cache or data is messages[0]  # the second one is built from the template
+        assert message.top_via == parse_message_general(data).top_via
+        assert message.top_via.params[0] == ("branch", message.top_via.branch)
