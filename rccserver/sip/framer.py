@@ -60,6 +60,7 @@ class FramingError:
 
 
 FrameEvent = FramedMessage | KeepAlive | FramingError
+_KEEPALIVE = KeepAlive(_PING)  # immutable: one for every ping
 
 
 class StreamFramer:
@@ -89,46 +90,46 @@ class StreamFramer:
     def feed(self, data: bytes) -> list[FrameEvent]:
         if self._failed:
             return []
-        self._buffer += data
+        buf = self._buffer
+        buf += data
         events: list[FrameEvent] = []
+        # One loop, no call per message on the common path: each turn returns one event,
+        # skips a pong, or stops when the buffer holds no complete event.
         while True:
-            event = self._next_event()
-            if event is None:
+            pos = self._pos
+            if self._total < 0:
+                if len(buf) == pos or buf[pos] == 13:  # a message never starts with CR: a ping or pong may
+                    prefix = bytes(buf[pos: pos + 4])
+                    if len(prefix) < 4 and _PING.startswith(prefix):
+                        break  # nothing yet, or the start of a ping/pong: wait for more
+                    if prefix == _PING:
+                        self._consume(4)
+                        events.append(_KEEPALIVE)
+                        continue
+                    if prefix.startswith(_CRLF):
+                        self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
+                        continue
+                failure = self._read_head()
+                if failure is not None:
+                    events.append(failure)
+                    self._failed = True
+                    buf.clear()
+                    self._pos = self._scan = 0
+                    return events
+                if self._total < 0:
+                    break
+            end = pos + self._total
+            if len(buf) < end:
                 break
-            events.append(event)
-            if isinstance(event, FramingError):
-                self._failed = True
-                self._buffer.clear()
-                self._pos = self._scan = 0
-                return events
+            events.append(FramedMessage(bytes(buf[pos:end])))
+            self._pos = self._scan = end
+            self._total = -1
         # Drop consumed bytes now and then, not on every message.
-        if self._pos and (self._pos > 65536 or self._pos == len(self._buffer)):
-            del self._buffer[: self._pos]
+        if self._pos and (self._pos > 65536 or self._pos == len(buf)):
+            del buf[: self._pos]
             self._scan -= self._pos
             self._pos = 0
         return events
-
-    def _next_event(self) -> FrameEvent | None:
-        buf, pos = self._buffer, self._pos
-        if self._total < 0:
-            if len(buf) == pos or buf[pos] == 13:  # a message never starts with CR: a ping or pong may
-                prefix = bytes(buf[pos: pos + 4])
-                if len(prefix) < 4 and _PING.startswith(prefix):
-                    return None  # nothing yet, or the start of a ping/pong: wait for more
-                if prefix == _PING:
-                    self._consume(4)
-                    return KeepAlive(_PING)
-                if prefix.startswith(_CRLF):
-                    self._consume(2)  # pong, or a stray CRLF before a start line (RFC 3261 §7.5)
-                    return self._next_event()
-            failure = self._read_head()
-            if failure is not None or self._total < 0:
-                return failure
-        if len(buf) - pos < self._total:
-            return None
-        message = bytes(buf[pos: pos + self._total])
-        self._consume(self._total)
-        return FramedMessage(message)
 
     def _consume(self, count: int) -> None:
         self._pos += count
@@ -144,29 +145,35 @@ class StreamFramer:
             if len(buf) - pos > self.max_message_size:
                 return FramingError("Message too large: header section exceeds the size limit", 400, b"")
             return None
-        head_length = end + 4 - pos
-        head = bytes(buf[pos: end + 4])
+        head_end = end + 4
+        head_length = head_end - pos
         if head_length > self.max_message_size:
-            return FramingError("Message too large: header section exceeds the size limit", 400, head)
-        if head.count(_CRLF) - 2 > self.max_header_count:  # minus start line and empty line
-            return FramingError(f"too many header lines (limit {self.max_header_count})", 400, head)
-        lengths = _CONTENT_LENGTH_RE.findall(head)
+            return FramingError("Message too large: header section exceeds the size limit", 400, bytes(buf[pos:head_end]))
+        # Before the final CRLFCRLF, two CRLFs are at least 3 bytes apart (else that would be
+        # the end), so a header section of n bytes has at most (n - 4) / 3 field lines: the
+        # count is needed only for sections long enough to exceed the limit.
+        if head_length > 3 * self.max_header_count + 4 and \
+                buf.count(_CRLF, pos, head_end) - 2 > self.max_header_count:  # minus start line and empty line
+            return FramingError(f"too many header lines (limit {self.max_header_count})", 400, bytes(buf[pos:head_end]))
+        lengths = _CONTENT_LENGTH_RE.findall(buf, pos, head_end)  # in place: no copy of the section
         if not lengths:
             body_length = 0
         else:
             text = lengths[0].strip(b" \t\r\n")
             for other in lengths[1:]:
                 if other.strip(b" \t\r\n") != text:
-                    return FramingError("multiple Content-Length header fields with different values", 400, head)
+                    return FramingError("multiple Content-Length header fields with different values", 400,
+                                        bytes(buf[pos:head_end]))
             if not text.isdigit():
                 shown = text[:20].decode("latin-1")
-                return FramingError(f"bad Content-Length {shown!r}", 400, head)
+                return FramingError(f"bad Content-Length {shown!r}", 400, bytes(buf[pos:head_end]))
             if len(text.lstrip(b"0")) > 10:
-                return FramingError("Message too large: Content-Length exceeds the size limit", 400, head)
+                return FramingError("Message too large: Content-Length exceeds the size limit", 400,
+                                    bytes(buf[pos:head_end]))
             body_length = int(text)
         if head_length + body_length > self.max_message_size:
             return FramingError(
                 f"Message too large: {head_length + body_length} bytes exceed the limit of "
-                f"{self.max_message_size}", 400, head)
+                f"{self.max_message_size}", 400, bytes(buf[pos:head_end]))
         self._total = head_length + body_length
         return None

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rccserver.sip.errors import SipParseError, UriError
+from rccserver.sip.errors import HeaderError, SipParseError, UriError
 from rccserver.sip.headers import Headers, canonical_name
-from rccserver.sip.message import Request, Response, _parse_cseq
+from rccserver.sip.message import Request, Response, _parse_cseq, _parse_first_via
 from rccserver.sip.uri import (
     GENERIC_PARAMS,
     NAME_ADDR_ITEM,
@@ -35,7 +35,7 @@ from rccserver.sip.uri import (
     parse_uri,
     split_header_list,
 )
-from rccserver.sip.via import VIA_LIST, diagnose_via
+from rccserver.sip.via import VIA_LIST, Via, _parse_plain_via, diagnose_via
 
 __all__ = ["SipParseError", "parse_message", "parse_message_general", "MANDATORY_REQUEST_HEADERS"]
 
@@ -416,7 +416,7 @@ def _partial_request(request_line: str, items: list[tuple[str, str]]) -> Request
 # parser's. tests/sip/test_parser_fast_path.py checks both give the same result.
 
 # (canonical header name, value) pairs that passed their check in `_CHECKS`;
-# Via values are remembered with their branch masked (see `_via_key`).
+# Via values are remembered in `_VIA_SHAPES`, with their branch masked (see `_via_key`).
 _VALID_VALUES: set[tuple[str, str]] = set()
 _VALID_VALUES_LIMIT = 8192
 _VALID_VALUE_MAX_LENGTH = 512  # longer values are checked every time, not remembered
@@ -425,6 +425,7 @@ _START_LINES: dict[str, tuple] = {}
 _START_LINES_LIMIT = 4096
 
 _BRANCH = ";branch="
+_UNSEEN = object()
 _TOKEN_RUN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
@@ -442,6 +443,52 @@ def _via_key(value: str) -> str:
     if m is None:
         return value
     return f"{value[:start]}z9hG4bK{value[m.end():]}"
+
+
+# Masked Via value (`_via_key`) -> how to build the parsed top Via of any value with that
+# mask, or None when there is no quick way (no branch, or not the plain shape `via.py`
+# reads by splitting). Being a key here means the Via passed its check. The parser reads
+# the top Via anyway, and every request's handling asks for `top_via`: building it from
+# the template spares a second regex pass over the value.
+_VIA_SHAPES: dict[str, tuple[Via, tuple, tuple] | None] = {}
+_VIA_SHAPES_LIMIT = 4096
+
+
+def _learn_via_shape(masked: str, branch_at: int) -> tuple[Via, tuple, tuple] | None:
+    """For a plain Via whose first ';branch=' is at `branch_at`: the Via parsed from the
+    masked value, with its parameters before and after the branch. In the plain shape ';'
+    only separates parameters and no value is quoted, so the branch is the parameter after
+    the `branch_at`-th ';' and its value runs to the next ';' (or the end)."""
+    shape = None
+    if branch_at >= 0:
+        template = _parse_plain_via(masked)
+        if template is not None:
+            index = masked.count(";", 0, branch_at)
+            params = template.params
+            if index < len(params) and params[index][0] == "branch":
+                shape = (template, params[:index], params[index + 1:])
+    if len(_VIA_SHAPES) >= _VIA_SHAPES_LIMIT:
+        _VIA_SHAPES.clear()  # bounded: a flood of distinct Vias only costs re-checking
+    _VIA_SHAPES[masked] = shape
+    return shape
+
+
+def _top_via_from(shape: tuple[Via, tuple, tuple], value: str, branch_start: int) -> Via:
+    """`parse_via(value)` for a value with the mask `shape` was learnt from."""
+    template, before, after = shape
+    semi = value.find(";", branch_start)
+    branch = value[branch_start:] if semi < 0 else value[branch_start:semi]
+    return Via(protocol=template.protocol, transport=template.transport, host=template.host,
+               port=template.port, params=(*before, ("branch", branch), *after))
+
+
+def _shared_via(value: str) -> Via | None:
+    """The parsed top Via of a branch-less value, shared by every message repeating the
+    line (a Via is immutable); None if it does not parse (the property then says why)."""
+    try:
+        return _parse_first_via(value)
+    except HeaderError:
+        return None
 
 
 def _remember(key: tuple[str, str]) -> None:
@@ -520,14 +567,15 @@ def _learn_shape(raw_name: str) -> tuple[str, str] | None:
 # dialog's requests repeat byte for byte (From, To, Call-ID, Contact, Content-Type, ...,
 # even "CSeq: 3 INFO" across dialogs), so a hit skips splitting, stripping and checking;
 # only the duplicate and mandatory-field rules, which span lines, are applied per message.
-# Kinds here: _CHECKED (nothing left; unchecked fields too), _VIA (the top Via is noted),
+# Kinds here: _CHECKED (nothing left; unchecked fields too), _VIA (the top Via is noted;
+# the third slot holds its parsed Via, shared: see `_shared_via`),
 # _SINGLE (a copy must equal the first) and _CSEQ (single, and its parse is kept).
 # Vias with a branch change per request and are not remembered (their checks are).
-_KNOWN_LINES: dict[str, tuple[tuple[str, str], str, tuple[int, str] | None]] = {}
+_KNOWN_LINES: dict[str, tuple[tuple[str, str], str, tuple[int, str] | Via | None]] = {}
 _KNOWN_LINES_LIMIT = 8192
 
 
-def _remember_line(line: str, item: tuple[str, str], kind: str, cseq: tuple[int, str] | None) -> None:
+def _remember_line(line: str, item: tuple[str, str], kind: str, cseq: tuple[int, str] | Via | None) -> None:
     if len(line) > _VALID_VALUE_MAX_LENGTH:
         return
     if len(_KNOWN_LINES) >= _KNOWN_LINES_LIMIT:
@@ -556,6 +604,8 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
     items: list[tuple[str, str]] = []
     first: dict[str, str] = {}  # single-valued fields and the top Via
     cseq = None
+    top_via = None
+    via_shapes = _VIA_SHAPES
     for line in lines[1:]:
         known = known_lines.get(line)
         if known is not None:  # read and checked before: only the per-message rules remain
@@ -565,7 +615,9 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                 continue
             value = item[1]
             if kind is _VIA:
-                first.setdefault("Via", value)
+                if "Via" not in first:
+                    first["Via"] = value
+                    top_via = line_cseq  # for a Via line: its shared parsed Via, or None
                 continue
             previous = first.setdefault(item[0], value)
             if previous is not value and previous != value:
@@ -591,15 +643,30 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
             _remember_line(line, item, _CHECKED, None)
             continue
         if kind is _VIA:
-            first.setdefault("Via", value)
-            masked = _via_key(value)
-            key = ("Via", masked)
-            if key not in valid:
+            # `_via_key`, inline: mask the run of token characters after the first ';branch='.
+            at = value.find(_BRANCH)
+            masked = value
+            if at >= 0:
+                m = _TOKEN_RUN_RE.match(value, at + 8)
+                if m is not None:
+                    masked = f"{value[:at + 8]}z9hG4bK{value[m.end():]}"
+            shape = via_shapes.get(masked, _UNSEEN)
+            if shape is _UNSEEN:
                 if not _VIA_RE.fullmatch(value):
                     return None
-                _remember(key)
+                shape = _learn_via_shape(masked, at if masked is not value else -1)
             if masked is value:  # no branch: the same line may well come again
-                _remember_line(line, item, _VIA, None)
+                # parsed now only if it is the top Via or kept for the next messages
+                is_top = "Via" not in first
+                shared = _shared_via(value) if is_top or len(line) <= _VALID_VALUE_MAX_LENGTH else None
+                _remember_line(line, item, _VIA, shared)
+                if is_top:
+                    first["Via"] = value
+                    top_via = shared
+            elif "Via" not in first:
+                first["Via"] = value
+                if shape is not None:
+                    top_via = _top_via_from(shape, value, at + 8)
             continue
         if kind is not _CHECKED:  # single-valued
             previous = first.setdefault(name, value)
@@ -647,5 +714,8 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
         message = response
     message.headers = Headers._trusted(items, first)  # `first` holds FIRST_VALUE_NAMES' first values
     message.body = body
-    message._cache = {"CSeq": (first["CSeq"], cseq)}
+    cache = {"CSeq": (first["CSeq"], cseq)}
+    if top_via is not None:
+        cache["top_via"] = (first["Via"], top_via)
+    message._cache = cache
     return message

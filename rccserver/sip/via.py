@@ -61,7 +61,11 @@ class Via:
 
     @property
     def branch(self) -> str | None:
-        return self.param("branch")
+        # `param("branch")` without its two calls: every request's transaction key reads it.
+        for pname, value in self.params:
+            if pname == "branch" or pname.lower() == "branch":
+                return "" if value is None else value
+        return None
 
     @property
     def received(self) -> str | None:

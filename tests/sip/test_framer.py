@@ -166,3 +166,20 @@ def test_garbage_never_crashes(data, step):
         for event in framer.feed(data[i:i + step]):
             assert isinstance(event, (FramedMessage, KeepAlive, FramingError))
     assert framer.buffered <= 256 + step
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=4).filter(lambda b: b"\r\n" not in b and not b.endswith(b"\r")),
+                max_size=14),
+       st.integers(1, 6), st.sampled_from([b"", b"\r", b"\n", b"\r\r"]))
+def test_the_header_line_limit_as_counted(lines, limit, stray):
+    """The framer counts CRLFs only in header sections long enough to pass the limit;
+    whatever the lines' lengths, it refuses exactly when the count exceeds the limit."""
+    head = b"I" + stray + b"\r\n" + b"".join(line + b"\r\n" for line in lines) + b"\r\n"
+    events = StreamFramer(max_header_count=limit).feed(head)
+    end = head.find(b"\r\n\r\n") + 4
+    too_many = head[:end].count(b"\r\n") - 2 > limit
+    assert len(events) >= 1
+    assert (isinstance(events[0], FramingError) and "too many header lines" in events[0].reason) == too_many
+    if not too_many:
+        assert events[0] == FramedMessage(head[:end])

@@ -79,7 +79,16 @@ def check_same(data: bytes) -> None:
         # the first values the fast path collected answer `get` as a scan of the list does
         for name in FIRST_VALUE_NAMES | {"Content-Type", "Contact"}:
             assert fast.headers.get(name) == general_message.headers.get(name), name
+        # the top Via the fast path built from a remembered template (or shares) is the parse of the value
+        assert _top_via_or_error(fast) == _top_via_or_error(general_message)
     assert outcome(parse_message, data) == general
+
+
+def _top_via_or_error(message):
+    try:
+        return message.top_via
+    except SipParseError as exc:
+        return ("error", exc.reason)
 
 
 @st.composite
@@ -132,6 +141,7 @@ def test_fast_path_agrees_with_the_general_parser(data):
 @given(mutated())
 def test_fast_path_agrees_with_nothing_remembered(data):
     parser._VALID_VALUES.clear()
+    parser._VIA_SHAPES.clear()
     parser._START_LINES.clear()
     parser._KNOWN_LINES.clear()
     check_same(data)
@@ -253,3 +263,48 @@ def test_the_fast_path_collects_the_first_value_of_every_indexed_name():
     assert FIRST_VALUE_NAMES == parser._SINGLE_VALUED | {"Via"}
     message = parser._parse_common_shape(SEEDS[0])
     assert message is not None and message.headers._first is not None
+
+
+_plain_vias = st.builds(
+    lambda transport, host, port, before, branch, after: (
+        f"SIP/2.0/{transport} {host}{port}{before};branch={branch}{after}"),
+    st.sampled_from(["TCP", "tls", "UDP"]),
+    st.sampled_from(["127.0.0.1", "fe1.example.com", "h"]),
+    st.sampled_from(["", ":5061", ":99999"]),
+    st.sampled_from(["", ";rport", ";received=10.0.0.1;x"]),
+    st.text(s.TOKEN_CHARS + ":;=", min_size=0, max_size=12),
+    st.sampled_from(["", ";rport", ";branch=second", ";ms-x=a:b", ";q=\"a;branch=b\"", ", SIP/2.0/TCP h2"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_plain_vias, _plain_vias)
+def test_the_top_via_built_from_a_template_is_the_parse_of_the_value(learnt, via):
+    """The first Via teaches a template for its masked shape; a second one with the same
+    mask (or another) must give the Via that parsing its value gives, or the same error."""
+    for text in (learnt, via):
+        data = SEEDS[0].replace(b"Via: ", b"Via: " + text.encode() + b"\r\nVia: ", 1)
+        check_same(data)
+        check_same(data)
+
+
+def test_a_branchless_via_is_parsed_once_and_shared():
+    data = SEEDS[0]
+    at = data.find(b";branch=")
+    end = data.find(b"\r\n", at)
+    plain = data[:at] + data[end:]  # the top Via without its branch
+    first = parse_message(plain)
+    second = parse_message(plain)
+    assert first.top_via == parse_message_general(plain).top_via
+    assert second.top_via is first.top_via  # immutable, so shared
+
+
+@pytest.mark.parametrize("branches", [("z9hG4bK1", "z9hG4bKother"), ("z9hG4bKa:1", "z9hG4bKb:1"), ("x", "z9hG4bK-7-3")])
+def test_vias_sharing_a_mask_get_their_own_branch(branches):
+    parser._VIA_SHAPES.clear()
+    messages = [OK_200.replace(b"branch=z9hG4bKev1", b"branch=" + b.encode() + b";rport") for b in branches]
+    for data in messages:
+        message = parse_message(data)
+        assert "top_via" in message._cache or data is messages[0]  # the second one is built from the template
+        assert message.top_via == parse_message_general(data).top_via
+        assert message.top_via.params[0] == ("branch", message.top_via.branch)

@@ -132,3 +132,11 @@ def test_which_vias_take_the_plain_path(text, plain):
 
     assert (_parse_plain_via(text) is not None) is plain
     _assert_plain_agrees(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["branch", "BRANCH", "Branch", "rport", "x", "branchx"]),
+                          st.one_of(st.none(), st.sampled_from(["", "z9hG4bK1", "a"]))), max_size=4))
+def test_branch_is_the_branch_parameter(params):
+    via = Via(transport="TCP", host="h", params=tuple(params))
+    assert via.branch == via.param("branch")
