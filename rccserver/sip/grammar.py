@@ -72,6 +72,19 @@ def field_tag(message: Any, name: str) -> str | None:
     return tag_of(raw, lambda: message.from_ if name == "From" else message.to)
 
 
+def from_to_tags(message: Any) -> tuple[str | None, str | None]:
+    """(`field_tag(message, "From")`, `field_tag(message, "To")`) in one call: every
+    request received reads both; a remembered raw value is answered without a frame."""
+    get = message.headers.get
+    from_tag = _TAGS.get(get("From"), _MISSING)  # None (absent) is never a key
+    if from_tag is _MISSING:
+        from_tag = field_tag(message, "From")
+    to_tag = _TAGS.get(get("To"), _MISSING)
+    if to_tag is _MISSING:
+        to_tag = field_tag(message, "To")
+    return from_tag, to_tag  # type: ignore[return-value]
+
+
 def safe_reason(text: str) -> str:
     """A reason phrase from free text: one line, bounded, never empty."""
     reason = " ".join(text.replace("\r", " ").replace("\n", " ").split()) or "Bad Request"

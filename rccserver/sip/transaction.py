@@ -77,24 +77,70 @@ _START_TIMER_I = Action.START_TIMER_I
 _SERVER_TERMINATED = frozenset({ServerInviteState.TERMINATED, ServerNonInviteState.TERMINATED})
 
 
-@attrs.define(slots=True, eq=False)
 class ServerTransaction:
-    """One of the endpoint's server transactions; `machine` names its table."""
+    """One of the endpoint's server transactions; `machine` names its table.
+
+    A plain slotted class, not attrs: one is made for every request received, and
+    a hand-written __init__ costs less; nothing uses attrs features on it (it
+    compares by identity, as `eq=False` did)."""
+
+    __slots__ = (
+        "machine", "key", "state", "conn_id", "request", "to_tag", "last_response", "incoming",
+        "dialog", "timer", "session_timer", "creates_dialog", "request_tagged", "send_key",
+    )
 
     machine: str
     key: ServerKey
     state: enum.Enum
     conn_id: int
     request: Any  # rccserver.sip.message.Request
-    to_tag: str | None = None  # the tag our responses carry (fixed per transaction)
-    last_response: bytes | None = None
-    incoming: Any = None  # the IncomingRequest handed to the application
-    dialog: Any = None
-    timer: Any = None  # the endpoint's handle for the running timer
-    session_timer: Any = None  # negotiated RFC 4028 timer to apply on our 2xx
-    creates_dialog: bool = False  # an initial INVITE
-    request_tagged: bool | None = None  # the request's To has a tag (None: not read yet)
-    send_key: object = None  # key of an outstanding SendTo of our response
+    to_tag: str | None  # the tag our responses carry (fixed per transaction)
+    last_response: bytes | None
+    incoming: Any  # the IncomingRequest handed to the application
+    dialog: Any
+    timer: Any  # the endpoint's handle for the running timer
+    session_timer: Any  # negotiated RFC 4028 timer to apply on our 2xx
+    creates_dialog: bool  # an initial INVITE
+    request_tagged: bool | None  # the request's To has a tag (None: not read yet)
+    send_key: object  # key of an outstanding SendTo of our response
+
+    def __init__(
+        self,
+        machine: str,
+        key: ServerKey,
+        state: enum.Enum,
+        conn_id: int,
+        request: Any,
+        to_tag: str | None = None,
+        last_response: bytes | None = None,
+        incoming: Any = None,
+        dialog: Any = None,
+        timer: Any = None,
+        session_timer: Any = None,
+        creates_dialog: bool = False,
+        request_tagged: bool | None = None,
+        send_key: object = None,
+    ) -> None:
+        self.machine = machine
+        self.key = key
+        self.state = state
+        self.conn_id = conn_id
+        self.request = request
+        self.to_tag = to_tag
+        self.last_response = last_response
+        self.incoming = incoming
+        self.dialog = dialog
+        self.timer = timer
+        self.session_timer = session_timer
+        self.creates_dialog = creates_dialog
+        self.request_tagged = request_tagged
+        self.send_key = send_key
+
+    def __repr__(self) -> str:
+        return (
+            f"ServerTransaction(machine={self.machine!r}, key={self.key!r}, state={self.state!r}, "
+            f"conn_id={self.conn_id!r})"
+        )
 
     def feed(self, input_: enum.Enum) -> tuple[Action, ...]:
         """One transition.  The endpoint runs on TCP/TLS, where Timer I is zero:

@@ -105,7 +105,10 @@ def server_key_from_via(
     branch = via.branch
     if has_rfc3261_branch(branch):
         # Rfc3261Key(...) without its Python-level __new__ (one frame per request)
-        return _new_tuple(Rfc3261Key, (branch, via.sent_by.lower(), keyed_method))  # type: ignore[no-any-return]
+        # and Via.sent_by written out: no property call, no f-string without a port
+        port = via.port
+        sent_by = via.host if port is None else f"{via.host}:{port}"
+        return _new_tuple(Rfc3261Key, (branch, sent_by.lower(), keyed_method))  # type: ignore[no-any-return]
     return Rfc2543Key(request_uri, from_tag, call_id, cseq, str(via), keyed_method)
 
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 import sip_strategies as s
 from rccserver.sip import grammar
 from rccserver.sip.errors import SipParseError
-from rccserver.sip.grammar import field_tag, tag_of
+from rccserver.sip.grammar import field_tag, from_to_tags, tag_of
 from rccserver.sip.message import Request
 from rccserver.sip.uri import parse_name_addr
 
@@ -72,3 +72,28 @@ def test_field_tag_reads_from_and_to_like_the_parsed_headers():
     assert field_tag(request, "From") == "f1"  # cached
     request.headers.set("To", '<sip:b@c>;q="x";tag=t9')
     assert field_tag(request, "To") == request.to.tag == "t9"
+
+
+_PARAMS = st.sampled_from(["", ";epid=x", ';q="a;tag=no"', ";TAG=up", ";tag=", ";tag"])
+
+
+@settings(deadline=None)
+@given(_tags, _tags, _PARAMS, _PARAMS, st.booleans())
+def test_from_to_tags_is_field_tag_of_from_and_to(from_tag, to_tag, from_params, to_params, warm):
+    """The shortcut read per request agrees with `field_tag` (and the parser), cold or warm."""
+    def value(tag, params):
+        return "<sip:a@b>" + params + ("" if tag is None else f";tag={tag}")
+
+    request = Request("INFO", "sip:a@b", headers=[
+        ("Via", "SIP/2.0/TCP h;branch=z9hG4bK1"), ("From", value(from_tag, from_params)),
+        ("To", value(to_tag, to_params)), ("Call-ID", "c"), ("CSeq", "1 INFO"),
+    ])
+    if not warm:
+        grammar._TAGS.clear()
+    expected = (field_tag(request, "From"), field_tag(request, "To"))  # the path it replaces
+    if not warm:
+        grammar._TAGS.clear()
+    assert from_to_tags(request) == expected
+    assert from_to_tags(request) == expected  # now from the cache
+    if from_params in ("", ";epid=x") and to_params in ("", ";epid=x"):
+        assert expected == (request.from_.tag, request.to.tag)
