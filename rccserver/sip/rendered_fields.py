@@ -17,11 +17,13 @@ _MISSING = object()
 class RenderedFields:
     """Wire lines ("Name: value\\r\\n" each, names canonical) of header-field tuples."""
 
-    __slots__ = ("_lines", "_limit")
+    __slots__ = ("_lines", "_limit", "_last")
 
     def __init__(self, limit: int = 64) -> None:
         self._lines: dict[tuple[tuple[str, str], ...], str | None] = {}
         self._limit = limit
+        # (fields, name, value, text) of the last `lines_then` answer with text
+        self._last: tuple[object, object, object, str] = ((), None, None, "")
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -43,3 +45,16 @@ class RenderedFields:
                 self._lines.clear()  # bounded: a caller inventing fields per message gains nothing
             self._lines[fields] = text
         return text  # type: ignore[return-value]
+
+    def lines_then(self, fields: tuple[tuple[str, str], ...], name: str, value: str) -> str | None:
+        """`lines((*fields, (name, value)))`; the same objects as last time (the
+        application's constant tuple, our Server field) are answered without building
+        and hashing the tuple again. Only a checked answer is remembered, and the
+        memo holds `fields`, so its identity is not reused while it is remembered."""
+        last = self._last
+        if fields is last[0] and name is last[1] and value is last[2]:
+            return last[3]
+        text = self.lines((*fields, (name, value)))
+        if text is not None:
+            self._last = (fields, name, value, text)
+        return text

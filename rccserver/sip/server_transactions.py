@@ -149,7 +149,7 @@ class ServerTransactions:
             reason = REASON_PHRASES.get(status) or reason_phrase(status)  # the table first: no call
         elif "\r" in reason or "\n" in reason:
             return None
-        trailer = self._response_fields.lines((*headers, ("Server", self.user_agent)))
+        trailer = self._response_fields.lines_then(headers, "Server", self.user_agent)
         if trailer is None:
             return None
         names = _COPIED_WITH_RECORD_ROUTE if copy_record_route else _COPIED
