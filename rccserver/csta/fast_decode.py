@@ -113,9 +113,7 @@ def _record_slot(kind: Record) -> Optional[_Slot]:
         if need_one is not None and len(markers) == len(fields):  # every field optional
             source.line(f"if {' and '.join(f'g[{m}] is None' for m in markers)}:")
             source.line("    return _REFUSED")
-        value = source.variable()
-        source.line(f"{value} = {source.constant(cls)}({arguments})")
-        return value
+        return _construct(source, cls, arguments)
 
     return _Slot("".join(slot.pattern for _, slot in fields), sum(slot.groups for _, slot in fields), convert,
                  emit_record)
@@ -225,18 +223,19 @@ class _Source:
         self.lines.append("    " * self.depth + text)
 
 
-def _emit_fields(source: _Source, cls: type, fields: list[tuple[Any, _Slot]], first: int) -> tuple[str, list[int]]:
-    """Write the reading of `fields` (groups from `first` on): the keyword arguments of the
-    class call, and the group indexes of the optional fields' presence markers."""
+def _emit_fields(source: _Source, cls: type, fields: list[tuple[Any, _Slot]],
+                 first: int) -> tuple[list[tuple[str, str]], list[int]]:
+    """Write the reading of `fields` (groups from `first` on): (field name, expression) of
+    each value, and the group indexes of the optional fields' presence markers."""
     arguments, markers = [], []
     defaults = attrs.fields_dict(cls)
     at = first
     for field, slot in fields:
         if field.required:
-            arguments.append(f"{field.name}={slot.emit(source, at)}")
+            arguments.append((field.name, slot.emit(source, at)))
         elif defaults[field.name].default is None and getattr(slot.emit, "none_when_absent", False):
             markers.append(at)
-            arguments.append(f"{field.name}={slot.emit(source, at + 1)}")  # None: the default
+            arguments.append((field.name, slot.emit(source, at + 1)))  # None: the default
         else:
             markers.append(at)
             # An absent optional field takes its declared default, as attrs gives it when
@@ -249,9 +248,48 @@ def _emit_fields(source: _Source, cls: type, fields: list[tuple[Any, _Slot]], fi
             source.depth -= 1
             source.line("else:")
             source.line(f"    {value} = {default}")
-            arguments.append(f"{field.name}={value}")
+            arguments.append((field.name, value))
         at += slot.groups
-    return ", ".join(arguments), markers
+    return arguments, markers
+
+
+def _stores_only(cls: type) -> bool:
+    """Whether attrs' __init__ of `cls` does nothing but store each argument in its slot (and
+    call __attrs_post_init__): no validator, converter, pre-init or field left out of __init__."""
+    if "__attrs_pre_init__" in dir(cls) or not getattr(cls, "__slots__", None):
+        return False
+    for field in attrs.fields(cls):
+        if field.validator is not None or field.converter is not None or not field.init:
+            return False
+        if not hasattr(cls.__dict__.get(field.name), "__set__"):  # the slot's member descriptor
+            return False
+    return True
+
+
+def _construct(source: _Source, cls: type, arguments: list[tuple[str, str]]) -> str:
+    """Write the making of a `cls` from (field name, expression) pairs; returns its variable.
+
+    A frozen attrs class's __init__ stores each field through object.__setattr__ (a bound
+    method call per field, most of a small record's cost): where that __init__ only stores,
+    the generated code makes the instance with object.__new__ and fills each slot through its
+    member descriptor, which is the store attrs does, then calls __attrs_post_init__ as attrs
+    would. Equality, repr, hash and immutability are the class's own, unchanged; every other
+    class is called with keywords. tests/csta/test_fast_decode.py compares both forms."""
+    value = source.variable()
+    if not _stores_only(cls):
+        keywords = ", ".join(f"{name}={expression}" for name, expression in arguments)
+        source.line(f"{value} = {source.constant(cls)}({keywords})")
+        return value
+    # Fields left out take their declared defaults, as attrs gives them (_generable has
+    # refused factories, so each default is a plain value).
+    given = dict(arguments)
+    source.line(f"{value} = {source.constant(object.__new__)}({source.constant(cls)})")
+    for field in attrs.fields(cls):
+        expression = given[field.name] if field.name in given else source.constant(field.default)
+        source.line(f"{source.constant(cls.__dict__[field.name].__set__)}({value}, {expression})")
+    if hasattr(cls, "__attrs_post_init__"):
+        source.line(f"{value}.__attrs_post_init__()")
+    return value
 
 
 def _generable(cls: type, fields: list[tuple[Any, _Slot]]) -> bool:
@@ -271,7 +309,7 @@ def _generated_builder(cls: type, fields: list[tuple[Any, _Slot]]) -> Optional[C
         return None
     source = _Source()
     arguments, _ = _emit_fields(source, cls, fields, 0)
-    source.line(f"return {source.constant(cls)}({arguments})")
+    source.line(f"return {_construct(source, cls, arguments)}")
     name = f"build_{cls.__name__}"
     text = "\n".join([f"def {name}(g):", *source.lines])
     namespace = dict(source.names)

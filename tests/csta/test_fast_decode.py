@@ -187,7 +187,40 @@ def test_generated_build_equals_the_plan_walk(cls, data, namespace, seed, mutate
                 built = shape.build(groups)
             except (CstaDecodeError, ValueError, TypeError):
                 built = _REFUSED
-            assert built == _plan_message(shape, groups), text
+            expected = _plan_message(shape, groups)
+            assert built == expected, text
+            if expected is not _REFUSED:  # filled slot by slot (fast_decode._construct): the same record
+                assert type(built) is type(expected) and repr(built) == repr(expected), text
+                assert hash(built) == hash(expected), text
+
+
+def test_records_filled_slot_by_slot_stay_frozen_and_checked():
+    """The generated builds of Lync's MakeCall and ClearConnection fill the attrs slots
+    directly: the messages are still immutable, and ConnectionID's own check still runs;
+    a class whose __init__ does more than store (a validator) is called as usual."""
+    import attrs
+
+    from rccserver.csta.devices import ConnectionID, DeviceAbsence
+    from rccserver.csta.fast_decode import _stores_only
+
+    assert _stores_only(ConnectionID) and not _stores_only(DeviceAbsence)
+    make_call = decode_plain(
+        '<MakeCall xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">'
+        "<callingDevice>tel:+1</callingDevice><calledDirectoryNumber>tel:+2</calledDirectoryNumber>"
+        "</MakeCall>".encode())[0]
+    clear = decode_plain(
+        '<ClearConnection xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">'
+        "<connectionToBeCleared><callID>c1</callID><deviceID>tel:+1</deviceID></connectionToBeCleared>"
+        "</ClearConnection>".encode())[0]
+    assert make_call.auto_originate is None and "build_MakeCall" in _SHAPES[("MakeCall", False)].build.source
+    assert clear.connection_to_be_cleared == ConnectionID(call_id="c1", device_id="tel:+1")
+    for message, name in ((make_call, "calling_device"), (clear, "connection_to_be_cleared"),
+                          (clear.connection_to_be_cleared, "call_id")):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(message, name, "x")
+    with pytest.raises(ValueError):  # the post-init check is called on the directly filled record
+        build = _SHAPES[("ClearConnection", False)].build
+        build(("", None, "", None))  # groups no pattern yields: both elements there, neither value
 
 
 def test_the_head_cache_changes_nothing_and_stays_bounded(monkeypatch):

@@ -283,3 +283,34 @@ def test_warning_header_escapes_quotes():
     decision = attrs.evolve(World().decide(), code="Cs_BadRequest", detail='say "hi"\r\nX: y')
     header = warning_header(decision, "rcc.example.com")
     assert header == '399 rcc.example.com "Cs_BadRequest: say \\"hi\\"  X: y"'
+
+
+# -- the granted decision, filled slot by slot (rcc.logon._granted_station) ----------------
+TEXTS = st.one_of(st.none(), st.text(max_size=8))
+
+
+def test_logon_decision_init_only_stores():
+    """_granted_station skips attrs' __init__: right only while that __init__ does nothing
+    but store (no validator, converter, pre/post-init, factory) and the class keeps slots."""
+    from rccserver.rcc.logon import LogonDecision
+
+    assert not any(hasattr(LogonDecision, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
+    for field in attrs.fields(LogonDecision):
+        assert field.validator is None and field.converter is None and field.init
+        assert not isinstance(field.default, attrs.Factory)
+    assert "__dict__" not in dir(LogonDecision) or not hasattr(LogonDecision(
+        code="c", sip_status=1, detail="d", lync_uri="u"), "__dict__")
+
+
+@given(detail=st.text(max_size=8), lync_uri=st.text(max_size=8), account=TEXTS, user=st.text(max_size=8),
+       line=TEXTS, station=st.text(max_size=8), name=TEXTS)
+def test_granted_station_equals_the_attrs_constructor(detail, lync_uri, account, user, line, station, name):
+    from rccserver.rcc.logon import LogonDecision, _granted_station
+
+    fast = _granted_station(detail, lync_uri, account, user, line, station, name)
+    slow = LogonDecision(code="Cs_Success", sip_status=200, detail=detail, lync_uri=lync_uri,
+                         domain_account=account, cic_user=user, line=line, station=station, station_name=name)
+    assert type(fast) is LogonDecision and fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
+    assert fast.ok and attrs.evolve(fast, code="x") == attrs.evolve(slow, code="x")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.code = "Cs_UserNotFound"
