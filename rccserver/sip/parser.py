@@ -35,7 +35,7 @@ from rccserver.sip.uri import (
     parse_uri,
     split_header_list,
 )
-from rccserver.sip.via import VIA_LIST, Via, _parse_plain_via, diagnose_via
+from rccserver.sip.via import VIA_LIST, Via, _assembled_via, _parse_plain_via, diagnose_via
 
 __all__ = ["SipParseError", "parse_message", "parse_message_general", "MANDATORY_REQUEST_HEADERS"]
 
@@ -478,8 +478,8 @@ def _top_via_from(shape: tuple[Via, tuple, tuple], value: str, branch_start: int
     template, before, after = shape
     semi = value.find(";", branch_start)
     branch = value[branch_start:] if semi < 0 else value[branch_start:semi]
-    return Via(protocol=template.protocol, transport=template.transport, host=template.host,
-               port=template.port, params=(*before, ("branch", branch), *after))
+    return _assembled_via(template.protocol, template.transport, template.host, template.port,
+                          (*before, ("branch", branch), *after))
 
 
 def _shared_via(value: str) -> Via | None:
