@@ -7,7 +7,7 @@ folded lines joined with one space, surrounding whitespace removed.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from rccserver.sip.uri import split_header_list
 
@@ -244,6 +244,12 @@ class Headers:
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
+
+    def fields(self) -> Sequence[tuple[str, str]]:
+        """The (name, value) pairs in order, without the copy `__iter__` and `items` make:
+        for reading at once (a response copying the request's Vias, From, To...). Do not
+        keep it, and do not change these headers while reading it."""
+        return self._items
 
     def copy(self) -> Headers:
         return Headers._trusted(list(self._items))
