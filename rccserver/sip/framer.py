@@ -60,6 +60,10 @@ class FramingError:
 
 
 FrameEvent = FramedMessage | KeepAlive | FramingError
+# One per message: filled through its slot's setter, without attrs' frozen __init__
+# (FramedMessage has no validator or converter to skip).
+_new_event = object.__new__
+_SET_FRAMED_DATA = FramedMessage.__dict__["data"].__set__
 _KEEPALIVE = KeepAlive(_PING)  # immutable: one for every ping
 
 
@@ -121,7 +125,9 @@ class StreamFramer:
             end = pos + self._total
             if len(buf) < end:
                 break
-            events.append(FramedMessage(bytes(buf[pos:end])))
+            message = _new_event(FramedMessage)
+            _SET_FRAMED_DATA(message, bytes(buf[pos:end]))
+            events.append(message)
             self._pos = self._scan = end
             self._total = -1
         # Drop consumed bytes now and then, not on every message.

@@ -7,7 +7,7 @@ folded lines joined with one space, surrounding whitespace removed.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from rccserver.sip.uri import split_header_list
 
@@ -108,8 +108,10 @@ def _check_name(name: str) -> None:
         _GOOD_NAMES.add(name)
 
 
-# The names whose first value the parser's fast path collects (see `Headers._first`).
-FIRST_VALUE_NAMES = frozenset({"Via", "From", "To", "Call-ID", "CSeq", "Content-Length", "Max-Forwards"})
+# The names whose first value the parser's fast path collects (see `Headers._first`);
+# Require because every request's handling asks whether it is there.
+FIRST_VALUE_NAMES = frozenset({"Via", "From", "To", "Call-ID", "CSeq", "Content-Length", "Max-Forwards",
+                               "Require"})
 
 
 class Headers:
@@ -226,6 +228,9 @@ class Headers:
             return False
         if name not in _ALREADY_CANONICAL:
             name = canonical_name(name)
+        first = self._first
+        if first is not None and name in FIRST_VALUE_NAMES:  # a look-up, not a scan
+            return name in first
         for item_name, _ in self._items:
             if item_name == name:
                 return True
@@ -239,6 +244,12 @@ class Headers:
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
+
+    def fields(self) -> Sequence[tuple[str, str]]:
+        """The (name, value) pairs in order, without the copy `__iter__` and `items` make:
+        for reading at once (a response copying the request's Vias, From, To...). Do not
+        keep it, and do not change these headers while reading it."""
+        return self._items
 
     def copy(self) -> Headers:
         return Headers._trusted(list(self._items))

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 
 from rccserver.sip.errors import HeaderError, SipParseError, UriError
-from rccserver.sip.headers import Headers, canonical_name
+from rccserver.sip.headers import FIRST_VALUE_NAMES, Headers, canonical_name
 from rccserver.sip.message import Request, Response, _parse_cseq, _parse_first_via
 from rccserver.sip.uri import (
     GENERIC_PARAMS,
@@ -35,7 +35,7 @@ from rccserver.sip.uri import (
     parse_uri,
     split_header_list,
 )
-from rccserver.sip.via import VIA_LIST, Via, _parse_plain_via, diagnose_via
+from rccserver.sip.via import VIA_LIST, Via, _assembled_via, _parse_plain_via, diagnose_via
 
 __all__ = ["SipParseError", "parse_message", "parse_message_general", "MANDATORY_REQUEST_HEADERS"]
 
@@ -478,8 +478,8 @@ def _top_via_from(shape: tuple[Via, tuple, tuple], value: str, branch_start: int
     template, before, after = shape
     semi = value.find(";", branch_start)
     branch = value[branch_start:] if semi < 0 else value[branch_start:semi]
-    return Via(protocol=template.protocol, transport=template.transport, host=template.host,
-               port=template.port, params=(*before, ("branch", branch), *after))
+    return _assembled_via(template.protocol, template.transport, template.host, template.port,
+                          (*before, ("branch", branch), *after))
 
 
 def _shared_via(value: str) -> Via | None:
@@ -539,6 +539,7 @@ _CHECKED = "checked"  # by its `_CHECKS` entry
 _SINGLE = "single"  # checked, and a second copy must equal the first
 _CSEQ = "cseq"
 _VIA = "via"
+_NOTED = "noted"  # unchecked, may repeat; its first value is noted for `Headers` (Require)
 # Raw spelling -> (canonical name, what to do); only spellings that passed the token check.
 _FIELD_SHAPES: dict[str, tuple[str, str]] = {}
 
@@ -553,6 +554,8 @@ def _learn_shape(raw_name: str) -> tuple[str, str] | None:
         kind = _VIA
     elif name in _SINGLE_VALUED:
         kind = _SINGLE
+    elif name in FIRST_VALUE_NAMES:  # not single-valued, not Via, not checked: Require
+        kind = _NOTED
     elif name in _CHECKS:
         kind = _CHECKED
     else:
@@ -602,7 +605,7 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
     valid = _VALID_VALUES
     known_lines = _KNOWN_LINES
     items: list[tuple[str, str]] = []
-    first: dict[str, str] = {}  # single-valued fields and the top Via
+    first: dict[str, str] = {}  # FIRST_VALUE_NAMES' first values: single-valued fields, top Via, Require
     cseq = None
     top_via = None
     via_shapes = _VIA_SHAPES
@@ -621,6 +624,8 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                 continue
             previous = first.setdefault(item[0], value)
             if previous is not value and previous != value:
+                if kind is _NOTED:  # may differ: only the first is noted
+                    continue
                 return None
             if kind is _CSEQ and cseq is None:
                 cseq = line_cseq
@@ -667,6 +672,10 @@ def _parse_common_shape(data: bytes) -> Request | Response | None:
                 first["Via"] = value
                 if shape is not None:
                     top_via = _top_via_from(shape, value, at + 8)
+            continue
+        if kind is _NOTED:
+            first.setdefault(name, value)
+            _remember_line(line, item, _NOTED, None)
             continue
         if kind is not _CHECKED:  # single-valued
             previous = first.setdefault(name, value)

@@ -92,6 +92,26 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.sent_by}{_format_params(self.params)}"
 
 
+# The slots' own setters: `_assembled_via` fills a Via through them, skipping attrs' frozen
+# __init__ (keyword binding plus object.__setattr__ per field, about twice the cost). Every
+# request's top Via is built from the parser's template, so the difference is per message.
+_SET_PROTOCOL, _SET_TRANSPORT, _SET_HOST, _SET_PORT, _SET_PARAMS = (
+    Via.__dict__[field.name].__set__ for field in attrs.fields(Via))
+_new_via = object.__new__
+
+
+def _assembled_via(protocol: str, transport: str, host: str, port: int | None, params: Params) -> Via:
+    """`Via(protocol=..., transport=..., host=..., port=..., params=...)` for values already
+    read and checked (Via has no validators or converters to skip)."""
+    via = _new_via(Via)
+    _SET_PROTOCOL(via, protocol)
+    _SET_TRANSPORT(via, transport)
+    _SET_HOST(via, host)
+    _SET_PORT(via, port)
+    _SET_PARAMS(via, params)
+    return via
+
+
 def parse_via(value: str) -> Via:
     """Parse one via-parm such as 'SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1;rport'."""
     text = value.strip(" \t")
@@ -144,7 +164,7 @@ def _parse_plain_via(text: str) -> Via | None:
             name, eq, pvalue = piece.partition("=")
             pairs.append((name, pvalue) if eq else (name, None))
         params = tuple(pairs)
-    return Via(protocol="SIP/2.0", transport=transport, host=host, port=port, params=params)
+    return _assembled_via("SIP/2.0", transport, host, port, params)
 
 
 def diagnose_via(text: str) -> str:

@@ -81,6 +81,10 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+# A module global: reading a member off its enum class costs a class look-up per message.
+_OPEN = State.OPEN
+
+
 class Event(enum.Enum):
     MADE_TCP = "made_tcp"
     MADE_TLS = "made_tls"
@@ -246,9 +250,9 @@ class SipStreamProtocol(Protocol):
         sink = self.sink
         pending = False  # messages handed over since the sink last heard chunk_received
         for event in events:
-            if self.state is not State.OPEN:
+            if self.state is not _OPEN:
                 break
-            if isinstance(event, FramedMessage):
+            if type(event) is FramedMessage:  # the framer's own final classes: no subclass to allow for
                 sink.message_received(self.connection, event.data)
                 pending = True
             elif isinstance(event, KeepAlive):
@@ -263,7 +267,7 @@ class SipStreamProtocol(Protocol):
                 return
         if pending:
             sink.chunk_received(self.connection)
-        if self.state is State.OPEN:
+        if self.state is _OPEN:
             self._after_chunk(events)
 
     def _after_chunk(self, events: list) -> None:

@@ -183,3 +183,16 @@ def test_the_header_line_limit_as_counted(lines, limit, stray):
     assert (isinstance(events[0], FramingError) and "too many header lines" in events[0].reason) == too_many
     if not too_many:
         assert events[0] == FramedMessage(head[:end])
+
+
+def test_framed_messages_are_the_attrs_events_they_stand_for():
+    # The framer fills FramedMessage's slot directly: it must still be the frozen attrs value.
+    import attrs
+
+    assert all(f.validator is None and f.converter is None for f in attrs.fields(FramedMessage))
+    data = lync_info()
+    (event,) = StreamFramer().feed(data)
+    assert type(event) is FramedMessage and event == FramedMessage(data)
+    assert hash(event) == hash(FramedMessage(data)) and repr(event) == repr(FramedMessage(data))
+    with pytest.raises(AttributeError):
+        event.data = b""

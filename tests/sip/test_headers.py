@@ -218,3 +218,11 @@ def test_get_on_a_parsed_message_agrees_with_a_scan_after_any_edits(edits):
             expected = _scan(headers.items(), probe)
             assert headers.get(probe) == expected
             assert headers.get(probe, "-") == ("-" if expected is None else expected)
+
+
+def test_fields_reads_what_iteration_reads_without_a_copy():
+    headers = Headers([("v", "SIP/2.0/TCP a;branch=z9hG4bK1"), ("From", "<sip:a@b>"), ("X-Foo", "1")])
+    assert list(headers.fields()) == list(headers) == headers.items()
+    assert headers.fields() is headers.fields()
+    headers.add("To", "<sip:c@d>")
+    assert list(headers.fields()) == list(headers)

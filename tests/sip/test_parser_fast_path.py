@@ -79,6 +79,7 @@ def check_same(data: bytes) -> None:
         # the first values the fast path collected answer `get` as a scan of the list does
         for name in FIRST_VALUE_NAMES | {"Content-Type", "Contact"}:
             assert fast.headers.get(name) == general_message.headers.get(name), name
+            assert (name in fast.headers) == (name in general_message.headers), name
         # the top Via the fast path built from a remembered template (or shares) is the parse of the value
         assert _top_via_or_error(fast) == _top_via_or_error(general_message)
     assert outcome(parse_message, data) == general
@@ -260,7 +261,7 @@ def test_a_bare_cr_or_lf_anywhere_in_the_header_section(stray):
 
 
 def test_the_fast_path_collects_the_first_value_of_every_indexed_name():
-    assert FIRST_VALUE_NAMES == parser._SINGLE_VALUED | {"Via"}
+    assert FIRST_VALUE_NAMES == parser._SINGLE_VALUED | {"Via", "Require"}
     message = parser._parse_common_shape(SEEDS[0])
     assert message is not None and message.headers._first is not None
 
@@ -308,3 +309,26 @@ def test_vias_sharing_a_mask_get_their_own_branch(branches):
         assert "top_via" in message._cache or data is messages[0]  # the second one is built from the template
         assert message.top_via == parse_message_general(data).top_via
         assert message.top_via.params[0] == ("branch", message.top_via.branch)
+
+
+@pytest.mark.parametrize("require_lines", [
+    "",
+    "Require: timer\r\n",
+    "require : 100rel\r\n",
+    "Require: timer\r\nRequire: 100rel, foo\r\n",  # a list header: copies may differ
+    "Require: timer\r\nRequire: timer\r\n",
+])
+def test_require_is_noted_like_a_scan_finds_it(require_lines):
+    base = _request("INFO", 5, "tag1", "z9hG4bKreq1", CSTA_BODY)
+    data = base.replace(b"Supported: timer\r\n", b"Supported: timer\r\n" + require_lines.encode())
+    for _ in range(2):  # the second time its lines are remembered
+        fast = parser._parse_common_shape(data)
+        assert fast is not None and fast.headers._first is not None
+        general_message = parse_message_general(data)
+        assert ("Require" in fast.headers) == ("Require" in general_message.headers) == bool(require_lines)
+        assert ("require" in fast.headers) == bool(require_lines)
+        assert fast.headers.get("Require") == general_message.headers.get("Require")
+        assert fast.headers.get_all("Require") == general_message.headers.get_all("Require")
+        check_same(data)
+    fast.headers.remove("Require")  # a change drops the noted values
+    assert "Require" not in fast.headers

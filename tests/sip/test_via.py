@@ -140,3 +140,32 @@ def test_which_vias_take_the_plain_path(text, plain):
 def test_branch_is_the_branch_parameter(params):
     via = Via(transport="TCP", host="h", params=tuple(params))
     assert via.branch == via.param("branch")
+
+
+def test_assembled_via_relies_on_via_having_no_validators_converters_or_post_init():
+    # `_assembled_via` fills the slots directly: anything attrs' __init__ would add must not exist.
+    import attrs
+
+    assert all(f.validator is None and f.converter is None for f in attrs.fields(Via))
+    assert not hasattr(Via, "__attrs_post_init__") and not hasattr(Via, "__attrs_pre_init__")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    protocol=st.sampled_from(["SIP/2.0", "sip/2.0"]),
+    transport=st.sampled_from(["TCP", "tls", "UDP"]),
+    host=st.sampled_from(["10.0.0.1", "pool.example.com", "[::1]"]),
+    port=st.one_of(st.none(), st.integers(0, 65535)),
+    params=st.lists(st.tuples(st.sampled_from(["branch", "rport", "received", "x"]),
+                              st.one_of(st.none(), st.text("abc019.", max_size=6))), max_size=4).map(tuple),
+)
+def test_assembled_via_is_the_attrs_constructed_via(protocol, transport, host, port, params):
+    from rccserver.sip.via import _assembled_via
+
+    built = _assembled_via(protocol, transport, host, port, params)
+    expected = Via(protocol=protocol, transport=transport, host=host, port=port, params=params)
+    assert type(built) is Via
+    assert built == expected and hash(built) == hash(expected) and repr(built) == repr(expected)
+    assert str(built) == str(expected)
+    with pytest.raises(AttributeError):  # still frozen
+        built.host = "elsewhere"
