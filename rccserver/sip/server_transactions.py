@@ -154,11 +154,11 @@ class ServerTransactions:
             return None
         names = _COPIED_WITH_RECORD_ROUTE if copy_record_route else _COPIED
         if to_tag is None:
-            copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers if name in names])
+            copied = "".join([f"{name}: {value}\r\n" for name, value in request.headers.fields() if name in names])
         else:
             copied = "".join([
                 f"To: {with_to_tag(value, to_tag)}\r\n" if name == "To" else f"{name}: {value}\r\n"
-                for name, value in request.headers
+                for name, value in request.headers.fields()
                 if name in names
             ])
         return (
