@@ -376,6 +376,7 @@ class RccApplication:
         if session.remote_number is not None:
             self.services.remote_logoff(session)
         self.observer.session_ended(session, reason)
+        dialog.app_data = None  # the session keeps its dialog; no loop is left for the collector
 
     # -- what we send ------------------------------------------------------
     def send_info(self, session: RccSession, body: bytes, on_outcome) -> None:

@@ -219,6 +219,9 @@ class ServerTransactions:
             table[tx.key] = other
         if tx.send_key is not None:
             self._pending_sends.pop(tx.send_key, None)
+        # The request's record points back at its transaction (IncomingRequest.transaction):
+        # cut the loop, or every request would leave a cycle for the collector to find.
+        tx.incoming = None
         if tx.dialog is not None and tx.dialog.pending_invite is tx and tx.state is ServerInviteState.TERMINATED:
             tx.dialog.pending_invite = None
 
