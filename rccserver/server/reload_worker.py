@@ -29,6 +29,8 @@ import sys
 
 import attrs
 
+from rccserver.common import collector
+
 SLICE = 1000  # records per slice: a few milliseconds of the reactor's time to rebuild
 # The load is background work: where the cores are short, the server's reactor (SIP
 # handling) goes first. Nice 5 gives the child about a third of an equal share.
@@ -110,7 +112,8 @@ def main() -> int:
     lower_priority()
     directory_config, cic_path, old_baseline = pickle.load(sys.stdin.buffer)
     try:
-        loaded = load(directory_config, cic_path, old_baseline)
+        with collector.paused():  # a short-lived process: refcounting frees all it drops
+            loaded = load(directory_config, cic_path, old_baseline)
     except (DirectoryError, CicDataError, OSError) as error:
         frames = [pickle.dumps(("error", str(error)), pickle.HIGHEST_PROTOCOL)]
     else:

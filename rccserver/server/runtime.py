@@ -25,6 +25,7 @@ from rccserver.admin.api import make_site
 from rccserver.admin.metrics import Metrics
 from rccserver.cic.data import CicData, CicDataError, load_cic_data
 from rccserver.commands.reloadclient import write_outcome
+from rccserver.common import collector
 from rccserver.common.clock import Scheduler
 from rccserver.common.product import product_token
 from rccserver.directory.cache import DirectoryCache, DirectoryError
@@ -74,7 +75,8 @@ class DataSnapshot:
 
 def load_data(config: Config) -> DataSnapshot:
     """Blocking: runs at start (a reload runs the same loaders in a child process, reload_worker.py)."""
-    return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
+    with collector.paused():  # after_start collects once, then freezes what was loaded
+        return DataSnapshot(load_directory(config.directory), load_cic_data(config.cic.data_file))
 
 
 def _freeze_heap(collect_first: bool = False) -> None:
