@@ -9,13 +9,13 @@ application, switch, log, metrics) through Lync-shaped calls and a refused logon
 collector off, then asks it what it would have had to find."""
 from __future__ import annotations
 
-import gc
-
 import pytest
 
 from bench import lync_inprocess
 from rccserver.server import rcclog
 from testkit.deployment import BenchUser
+
+from tests.cycle_probe import cyclic_garbage
 
 
 @pytest.fixture
@@ -23,25 +23,6 @@ def core(tmp_path):
     clock, protocol, transport, runtime = lync_inprocess.build(40, tmp_path)
     yield clock, protocol, transport
     rcclog.stop_rcc_log(runtime.log_observer)
-
-
-def cyclic_garbage(action) -> list[str]:
-    """The type names of the objects `action` left in reference cycles (ours or Twisted's)."""
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # unreachable objects go to gc.garbage instead of being freed
-    try:
-        action()
-        gc.collect()
-        found = [type(thing) for thing in gc.garbage]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was_enabled:
-            gc.enable()
-    return sorted(f"{kind.__module__}.{kind.__qualname__}" for kind in found
-                  if kind.__module__.split(".")[0] in ("rccserver", "twisted"))
 
 
 def test_calls_and_sign_outs_leave_no_cycle(core):
