@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 import attrs
 
+from rccserver.common.records import slot_setter, stores_only
 from .errors import CstaDecodeError
 from .layout import Boolean, Integer, Record, Text, Token, layout_of
 from .namespaces import BY_URI, RCC_EXTENSION, Namespace
@@ -253,19 +254,6 @@ def _emit_fields(source: _Source, cls: type, fields: list[tuple[Any, _Slot]],
     return arguments, markers
 
 
-def _stores_only(cls: type) -> bool:
-    """Whether attrs' __init__ of `cls` does nothing but store each argument in its slot (and
-    call __attrs_post_init__): no validator, converter, pre-init or field left out of __init__."""
-    if "__attrs_pre_init__" in dir(cls) or not getattr(cls, "__slots__", None):
-        return False
-    for field in attrs.fields(cls):
-        if field.validator is not None or field.converter is not None or not field.init:
-            return False
-        if not hasattr(cls.__dict__.get(field.name), "__set__"):  # the slot's member descriptor
-            return False
-    return True
-
-
 def _construct(source: _Source, cls: type, arguments: list[tuple[str, str]]) -> str:
     """Write the making of a `cls` from (field name, expression) pairs; returns its variable.
 
@@ -276,7 +264,7 @@ def _construct(source: _Source, cls: type, arguments: list[tuple[str, str]]) -> 
     would. Equality, repr, hash and immutability are the class's own, unchanged; every other
     class is called with keywords. tests/csta/test_fast_decode.py compares both forms."""
     value = source.variable()
-    if not _stores_only(cls):
+    if not stores_only(cls):
         keywords = ", ".join(f"{name}={expression}" for name, expression in arguments)
         source.line(f"{value} = {source.constant(cls)}({keywords})")
         return value
@@ -286,7 +274,7 @@ def _construct(source: _Source, cls: type, arguments: list[tuple[str, str]]) -> 
     source.line(f"{value} = {source.constant(object.__new__)}({source.constant(cls)})")
     for field in attrs.fields(cls):
         expression = given[field.name] if field.name in given else source.constant(field.default)
-        source.line(f"{source.constant(cls.__dict__[field.name].__set__)}({value}, {expression})")
+        source.line(f"{source.constant(slot_setter(cls, field.name))}({value}, {expression})")
     if hasattr(cls, "__attrs_post_init__"):
         source.line(f"{value}.__attrs_post_init__()")
     return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 
 from rccserver.cic.data import LYNC_FEATURE, CicData
+from rccserver.common.records import record_maker
 from rccserver.directory.cache import DirectoryCache
 from rccserver.rcc.occupancy import OccupancyRegistry
 from rccserver.common.numbers import canonical_number, line_number
@@ -62,14 +63,7 @@ class LogonDecision:
         return self.code == SUCCESS
 
 
-# Each slot of LogonDecision filled through its member descriptor (see _granted_station);
-# tests/logon/test_logon_decision.py checks that its __init__ only stores.
-(_set_code, _set_sip_status, _set_detail, _set_lync_uri, _set_domain_account, _set_cic_user, _set_line,
- _set_station, _set_station_name, _set_remote_number, _set_other_user) = (
-    LogonDecision.__dict__[name].__set__
-    for name in ("code", "sip_status", "detail", "lync_uri", "domain_account", "cic_user", "line", "station",
-                 "station_name", "remote_number", "other_user"))
-_new_object = object.__new__
+_make_decision = record_maker(LogonDecision)  # tests/logon/test_logon_decision.py: __init__ only stores
 
 
 def _granted_station(detail: str, lync_uri: str, domain_account: str | None, cic_user: str, line: str | None,
@@ -77,19 +71,8 @@ def _granted_station(detail: str, lync_uri: str, domain_account: str | None, cic
     """LogonDecision(code=SUCCESS, sip_status=200, detail=..., ..., station_name=...), the answer
     to nearly every logon, without attrs' frozen __init__ (an object.__setattr__ call per field,
     a fifth of decide_logon): the same slots filled directly, the same immutable record."""
-    decision = _new_object(LogonDecision)
-    _set_code(decision, SUCCESS)
-    _set_sip_status(decision, 200)
-    _set_detail(decision, detail)
-    _set_lync_uri(decision, lync_uri)
-    _set_domain_account(decision, domain_account)
-    _set_cic_user(decision, cic_user)
-    _set_line(decision, line)
-    _set_station(decision, station)
-    _set_station_name(decision, station_name)
-    _set_remote_number(decision, None)
-    _set_other_user(decision, None)
-    return decision
+    return _make_decision(SUCCESS, 200, detail, lync_uri, domain_account, cic_user, line, station, station_name,
+                          None, None)
 
 
 def _media_type(content_type: str | None) -> str | None:

@@ -25,6 +25,8 @@ import re
 
 import attrs
 
+from rccserver.common.records import record_maker
+
 _CRLF = b"\r\n"
 _PING = b"\r\n\r\n"
 _END_OF_HEADERS = b"\r\n\r\n"
@@ -60,10 +62,8 @@ class FramingError:
 
 
 FrameEvent = FramedMessage | KeepAlive | FramingError
-# One per message: filled through its slot's setter, without attrs' frozen __init__
-# (FramedMessage has no validator or converter to skip).
-_new_event = object.__new__
-_SET_FRAMED_DATA = FramedMessage.__dict__["data"].__set__
+# One per message: made without attrs' frozen __init__ (nothing to skip but the stores).
+_framed_message = record_maker(FramedMessage)
 _KEEPALIVE = KeepAlive(_PING)  # immutable: one for every ping
 
 
@@ -125,9 +125,7 @@ class StreamFramer:
             end = pos + self._total
             if len(buf) < end:
                 break
-            message = _new_event(FramedMessage)
-            _SET_FRAMED_DATA(message, bytes(buf[pos:end]))
-            events.append(message)
+            events.append(_framed_message(bytes(buf[pos:end])))
             self._pos = self._scan = end
             self._total = -1
         # Drop consumed bytes now and then, not on every message.

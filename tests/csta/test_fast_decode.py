@@ -201,7 +201,7 @@ def test_records_filled_slot_by_slot_stay_frozen_and_checked():
     import attrs
 
     from rccserver.csta.devices import ConnectionID, DeviceAbsence
-    from rccserver.csta.fast_decode import _stores_only
+    from rccserver.common.records import stores_only as _stores_only
 
     assert _stores_only(ConnectionID) and not _stores_only(DeviceAbsence)
     make_call = decode_plain(
